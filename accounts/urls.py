@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("profile/", views.profile_edit, name="profile"),
+    path("organisation/", views.organisation, name="organisation"),
+    path("organisation/<int:pk>/edit/", views.organisation_edit, name="organisation_edit"),
+    path("organisation/invite/", views.invitation_create, name="invite"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation"),
+    path("settings/", views.account_settings, name="settings"),
+    path("settings/token/", views.token_create, name="token_create"),
+    path("settings/token/revoke/", views.token_revoke, name="token_revoke"),
+]

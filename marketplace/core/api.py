@@ -1,0 +1,69 @@
+"""API building blocks shared by every app: pagination and the one error format.
+
+Every 4xx answer has the same body::
+
+    {"message": "...", "code": "...", "fields": {"field": ["..."]}}
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, pagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import DomainError
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Keyset pagination: a deep page costs the same as the first."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+    ordering = "-created_at"
+
+
+def _flatten(detail) -> str:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _flatten(value)
+        return ""
+    if isinstance(detail, list):
+        return _flatten(detail[0]) if detail else ""
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return Response(
+            {"message": exc.message, "code": exc.code, "fields": exc.fields},
+            status=exc.status_code,
+        )
+    if isinstance(exc, DjangoValidationError):
+        fields = exc.message_dict if hasattr(exc, "error_dict") else {}
+        exc = exceptions.ValidationError(fields or {"non_field_errors": exc.messages})
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {
+            "message": _flatten(detail) or "Invalid input.",
+            "code": "invalid",
+            "fields": detail,
+        }
+    else:
+        detail = getattr(exc, "detail", str(exc))
+        code = exc.get_codes() if hasattr(exc, "get_codes") else "error"
+        response.data = {
+            "message": _flatten(detail),
+            "code": code if isinstance(code, str) else "error",
+            "fields": {},
+        }
+    return response

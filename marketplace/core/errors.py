@@ -1,0 +1,36 @@
+"""Domain errors. Services raise them; the browser views and the API turn them into a 4xx with
+the message (see ``marketplace.core.api.exception_handler``), never a 500."""
+
+
+class DomainError(Exception):
+    """A business rule refused the operation. ``code`` is stable for API clients."""
+
+    code = "invalid"
+    status_code = 400
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class InvalidTransition(DomainError):
+    """A status change that the transition map does not allow from the current status."""
+
+    code = "invalid_transition"
+    status_code = 409
+
+
+class NotPermitted(DomainError):
+    """The acting user may not do this to this object."""
+
+    code = "not_permitted"
+    status_code = 403
+
+
+def check_transition(*, transitions: dict, current: str, target: str, what: str) -> None:
+    """Raise ``InvalidTransition`` unless ``target`` is allowed from ``current``."""
+    if target not in transitions.get(current, ()):
+        raise InvalidTransition(f"A {what} cannot move from {current} to {target}.")

@@ -1,0 +1,17 @@
+// Small progressive enhancements; the site works without JavaScript.
+document.addEventListener("DOMContentLoaded", () => {
+  const toggle = document.querySelector(".nav-toggle");
+  const links = document.getElementById("nav-links");
+  if (toggle && links) {
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") === "true";
+      toggle.setAttribute("aria-expanded", String(!open));
+      links.classList.toggle("open", !open);
+    });
+  }
+  // Buttons that ask before a destructive action: <button data-confirm="Really?">
+  document.addEventListener("click", (event) => {
+    const el = event.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.dataset.confirm)) event.preventDefault();
+  });
+});
