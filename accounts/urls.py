@@ -5,7 +5,6 @@ from . import views
 app_name = "accounts"
 
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("profile/", views.profile_edit, name="profile"),
     path("organisation/", views.organisation, name="organisation"),
     path("organisation/<int:pk>/edit/", views.organisation_edit, name="organisation_edit"),

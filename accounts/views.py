@@ -42,9 +42,11 @@ def employer_required(view):
     return wrapped
 
 
-@login_required
-def dashboard(request):
-    return render(request, "accounts/dashboard.html", {"employer": employer_for_user(request.user)})
+def account_panel(request):
+    """The dashboard's first panel: who you are, and the way to your profile or organisation."""
+    if not request.user.is_authenticated:
+        return None
+    return "accounts/panel.html", {"employer": employer_for_user(request.user)}
 
 
 @student_required

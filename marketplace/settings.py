@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "csp",
     "marketplace.core",
     "accounts",
+    "postings",
+    "applications",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -323,3 +326,10 @@ if TESTING:
     CELERY_TASK_ALWAYS_EAGER = True
     MEDIA_ROOT = VAR_DIR / "test-media"
     LOGGING["root"]["level"] = "WARNING"
+
+# --- Notifications and reminders --------------------------------------------------------------
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=200)
+CELERY_BEAT_SCHEDULE["notifications-send-due-reminders"] = {
+    "task": "notifications.send_due_reminders",
+    "schedule": 60.0,
+}

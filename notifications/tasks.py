@@ -1,0 +1,21 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(
+    name="notifications.send_email",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_notification_email(notification_id: int) -> None:
+    from .emails import notification_email_send
+
+    notification_email_send(notification_id=notification_id)
+
+
+@shared_task(name="notifications.send_due_reminders")
+def send_due_reminders() -> int:
+    return services.reminders_send_due()

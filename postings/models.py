@@ -1,0 +1,298 @@
+"""Postings: time-boxed, paid (or academic-credit) projects that employers offer to students.
+
+The format (nano, micro, project, internship) is derived from the duration of the time box and
+stored so that it can be filtered and indexed; it is never typed in.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+
+from accounts.models import Employer
+
+HOUR = 1
+DAY = 24 * HOUR
+WEEK = 7 * DAY
+MIN_DURATION_HOURS = 1
+MAX_DURATION_HOURS = 12 * WEEK
+
+
+class Format(models.TextChoices):
+    NANO = "nano", "Nano (up to 3 days)"
+    MICRO = "micro", "Micro (up to 4 weeks)"
+    PROJECT = "project", "Project (up to 8 weeks)"
+    INTERNSHIP = "internship", "Internship (up to 12 weeks)"
+
+
+# Upper bound of each format's time box, in hours, inclusive; checked in this order.
+FORMAT_LIMITS = [
+    (Format.NANO, 3 * DAY),
+    (Format.MICRO, 4 * WEEK),
+    (Format.PROJECT, 8 * WEEK),
+    (Format.INTERNSHIP, 12 * WEEK),
+]
+
+
+def format_for_duration(duration_hours: int) -> str:
+    for fmt, limit in FORMAT_LIMITS:
+        if duration_hours <= limit:
+            return fmt
+    raise ValueError(f"A time box of {duration_hours} hours is longer than 12 weeks.")
+
+
+class Skill(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Posting(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING_REVIEW = "pending_review", "Waiting for review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        PUBLISHED = "published", "Published"
+        SUSPENDED = "suspended", "Suspended"
+        CLOSED = "closed", "Closed"
+        REJECTED = "rejected", "Rejected"
+        REMOVED = "removed", "Removed"
+
+    # Every allowed move; services/posting_* is the one code path that changes ``status``.
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.DRAFT: {Status.PENDING_REVIEW, Status.PUBLISHED, Status.CLOSED},
+        Status.PENDING_REVIEW: {
+            Status.PUBLISHED,
+            Status.CHANGES_REQUESTED,
+            Status.REJECTED,
+            Status.CLOSED,
+        },
+        Status.CHANGES_REQUESTED: {Status.PENDING_REVIEW, Status.PUBLISHED, Status.CLOSED},
+        Status.PUBLISHED: {Status.SUSPENDED, Status.CLOSED},
+        Status.SUSPENDED: {Status.PUBLISHED, Status.REMOVED, Status.CLOSED},
+        Status.CLOSED: set(),
+        Status.REJECTED: set(),
+        Status.REMOVED: set(),
+    }
+    EDITABLE = {Status.DRAFT, Status.CHANGES_REQUESTED}
+
+    class CloseReason(models.TextChoices):
+        DEADLINE = "deadline", "Application deadline passed"
+        FILLED = "filled", "All seats filled"
+        WITHDRAWN = "withdrawn", "Withdrawn by the employer"
+
+    class Compensation(models.TextChoices):
+        PAID = "paid", "Paid"
+        CREDIT = "credit", "Academic credit"
+
+    class WorkMode(models.TextChoices):
+        REMOTE = "remote", "Remote"
+        ONSITE = "onsite", "On-site"
+        HYBRID = "hybrid", "Hybrid"
+
+    class Mentoring(models.TextChoices):
+        NONE = "none", "None: work independently"
+        LIGHT = "light", "Light: a contact for questions"
+        REGULAR = "regular", "Regular: weekly check-ins"
+        STRUCTURED = "structured", "Structured supervision"
+
+    class Category(models.TextChoices):
+        DATA = "data", "Data and analytics"
+        SOFTWARE = "software", "Software development"
+        DESIGN = "design", "Design and UX"
+        MARKETING = "marketing", "Marketing and communications"
+        RESEARCH = "research", "Research"
+        BUSINESS = "business", "Business and operations"
+        FINANCE = "finance", "Finance"
+        OTHER = "other", "Other"
+
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="postings")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
+
+    title = models.CharField(max_length=120)
+    description = models.TextField(max_length=20000, help_text="Markdown.")
+    acceptance_criteria = models.TextField(max_length=5000)
+    skills = models.ManyToManyField(Skill, blank=True, related_name="postings")
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+
+    # The time box: the work starts at ``starts_at`` and lasts ``duration_hours``.
+    starts_at = models.DateTimeField()
+    duration_hours = models.PositiveIntegerField()
+    effort_hours = models.PositiveIntegerField(help_text="Estimated hours of work in total.")
+    format = models.CharField(max_length=20, choices=Format.choices, editable=False)
+    # Derived from effort and duration, stored for filtering.
+    hours_per_week = models.DecimalField(max_digits=6, decimal_places=1, editable=False, default=0)
+
+    work_mode = models.CharField(max_length=10, choices=WorkMode.choices, default=WorkMode.REMOTE)
+    location = models.CharField(max_length=200, blank=True)
+    mentoring = models.CharField(max_length=20, choices=Mentoring.choices, default=Mentoring.LIGHT)
+    openings = models.PositiveSmallIntegerField(default=1)
+    # Kept by the applications side through posting services as offers are accepted.
+    seats_filled = models.PositiveSmallIntegerField(default=0)
+    application_deadline = models.DateTimeField()
+    allowed_revisions = models.PositiveSmallIntegerField(default=2)
+
+    compensation = models.CharField(
+        max_length=10, choices=Compensation.choices, default=Compensation.PAID
+    )
+    # Total paid per assignment, in integer minor units of ``currency`` (0 for credit postings).
+    amount = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    credit_arrangement = models.CharField(max_length=500, blank=True)
+
+    # Moderation: rule flags found on submit, the last reason shown to the employer.
+    flags = models.JSONField(default=list, blank=True)
+    moderation_reason = models.TextField(blank=True)
+    open_reports = models.PositiveSmallIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Full-text search on PostgreSQL (weighted title > skills > description), GIN-indexed by a
+    # PostgreSQL-only migration; kept up to date by the posting services.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-published_at"], name="posting_status_published"),
+            models.Index(fields=["status", "application_deadline"], name="posting_status_deadline"),
+            models.Index(fields=["employer", "status"], name="posting_employer_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(openings__gte=1), name="posting_openings_1"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="posting_amount_ge_0"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    duration_hours__gte=MIN_DURATION_HOURS, duration_hours__lte=MAX_DURATION_HOURS
+                ),
+                name="posting_duration_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.format = format_for_duration(self.duration_hours)
+        weeks = max(self.duration_hours / WEEK, 1)
+        self.hours_per_week = round(self.effort_hours / weeks, 1)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"duration_hours", "effort_hours"} & set(update_fields):
+            kwargs["update_fields"] = set(update_fields) | {"format", "hours_per_week"}
+        super().save(*args, **kwargs)
+
+    @property
+    def ends_at(self):
+        return self.starts_at + timedelta(hours=self.duration_hours)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.compensation == self.Compensation.PAID
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.openings - self.seats_filled, 0)
+
+    @property
+    def pay_per_hour(self) -> int:
+        """Pay per estimated hour of work, in minor units (0 for credit postings)."""
+        return self.amount // self.effort_hours if self.is_paid and self.effort_hours else 0
+
+
+class PostingMilestone(models.Model):
+    """A part of the work with its own due time (an offset from the start) and amount."""
+
+    posting = models.ForeignKey(Posting, on_delete=models.CASCADE, related_name="milestones")
+    position = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=120)
+    due_offset_hours = models.PositiveIntegerField()
+    amount = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["posting", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ScreeningQuestion(models.Model):
+    posting = models.ForeignKey(Posting, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=300)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["posting", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ModerationDecision(models.Model):
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REQUEST_CHANGES = "request_changes", "Changes requested"
+        REJECT = "reject", "Rejected"
+        SUSPEND = "suspend", "Suspended"
+        REINSTATE = "reinstate", "Reinstated"
+        REMOVE = "remove", "Removed"
+        AUTO_PUBLISH = "auto_publish", "Published without review (verified employer)"
+
+    posting = models.ForeignKey(Posting, on_delete=models.CASCADE, related_name="decisions")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.posting}"
+
+
+class Report(models.Model):
+    posting = models.ForeignKey(Posting, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open report per user and posting.
+            models.UniqueConstraint(
+                fields=["posting", "reporter"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="report_one_open_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Report on {self.posting}"
