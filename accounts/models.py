@@ -126,6 +126,13 @@ class Employer(models.Model):
     # Set only by staff, in the admin: verified employers may publish without review.
     verified = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Reputation, kept up to date by the applications side through ``employer_stats_set``:
+    # the share of applications answered before the posting closed, and the students' ratings.
+    response_rate = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    rating_average = models.DecimalField(
+        max_digits=3, decimal_places=2, null=True, blank=True, editable=False
+    )
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
     members = models.ManyToManyField(User, through="Membership", related_name="employers")
 
     class Meta:

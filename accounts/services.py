@@ -127,3 +127,12 @@ def user_update(*, user: User, **fields) -> User:
     user.full_clean(exclude=["password"])
     user.save(update_fields=list(fields))
     return user
+
+
+def employer_stats_set(
+    *, employer: Employer, response_rate: int | None, rating_average, rating_count: int
+) -> None:
+    """Store the employer's reputation figures (computed by the applications side)."""
+    Employer.objects.filter(pk=employer.pk).update(
+        response_rate=response_rate, rating_average=rating_average, rating_count=rating_count
+    )

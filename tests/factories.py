@@ -82,3 +82,79 @@ class EmployerUserFactory(UserFactory):
 class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+# --- Postings ---------------------------------------------------------------------------------
+# Factories build rows directly (fixtures, not behaviour); tests of behaviour go through services.
+import datetime as _dt  # noqa: E402
+
+from django.utils import timezone  # noqa: E402
+
+from postings.models import Posting, PostingMilestone, ScreeningQuestion, Skill  # noqa: E402
+
+
+class SkillFactory(DjangoModelFactory):
+    class Meta:
+        model = Skill
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"skill {n}")
+    slug = factory.LazyAttribute(lambda o: o.name.replace(" ", "-"))
+
+
+class PostingFactory(DjangoModelFactory):
+    """A published, paid micro posting (two weeks, 20 hours, 500.00 USD) unless told otherwise."""
+
+    class Meta:
+        model = Posting
+        skip_postgeneration_save = True
+
+    employer = factory.SubFactory(EmployerFactory)
+    title = factory.Sequence(lambda n: f"Customer survey analysis {n}")
+    description = "Analyse our customer survey and present the findings."
+    acceptance_criteria = "A short report with charts and three recommendations."
+    category = Posting.Category.DATA
+    status = Posting.Status.PUBLISHED
+    starts_at = factory.LazyFunction(lambda: timezone.now() + _dt.timedelta(days=14))
+    duration_hours = 14 * 24
+    effort_hours = 20
+    application_deadline = factory.LazyFunction(lambda: timezone.now() + _dt.timedelta(days=7))
+    openings = 1
+    compensation = Posting.Compensation.PAID
+    amount = 50000
+    currency = "USD"
+    published_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def milestones(obj, create, extracted, **kwargs):
+        """``milestones=[(title, due_offset_hours, amount), ...]``; default: one for the total."""
+        if not create:
+            return
+        items = (
+            extracted
+            if extracted is not None
+            else [("Final delivery", obj.duration_hours, obj.amount)]
+        )
+        for position, (title, offset, amount) in enumerate(items):
+            PostingMilestone.objects.create(
+                posting=obj, position=position, title=title, due_offset_hours=offset, amount=amount
+            )
+
+    @factory.post_generation
+    def questions(obj, create, extracted, **kwargs):
+        if create and extracted:
+            for position, text in enumerate(extracted):
+                ScreeningQuestion.objects.create(posting=obj, position=position, text=text)
+
+    @factory.post_generation
+    def skills(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.skills.set(
+                [SkillFactory(name=name, slug=name.replace(" ", "-")) for name in extracted]
+            )
+
+
+class CreditPostingFactory(PostingFactory):
+    compensation = Posting.Compensation.CREDIT
+    amount = 0
+    credit_arrangement = "3 ECTS credits through the student's placement office."

@@ -5,6 +5,7 @@ runs them in dependency order after the accounts.
 """
 
 import importlib
+import importlib.util
 
 from allauth.account.models import EmailAddress
 from django.apps import apps
@@ -118,7 +119,7 @@ class Command(BaseCommand):
                     },
                 )
             for label in EXTENSIONS:
-                if apps.is_installed(label):
+                if apps.is_installed(label) and importlib.util.find_spec(f"{label}.demo"):
                     module = importlib.import_module(f"{label}.demo")
                     module.seed_demo(stdout=self.stdout)
 
