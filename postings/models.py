@@ -76,7 +76,9 @@ class Posting(models.Model):
         Status.CHANGES_REQUESTED: {Status.PENDING_REVIEW, Status.PUBLISHED, Status.CLOSED},
         Status.PUBLISHED: {Status.SUSPENDED, Status.CLOSED},
         Status.SUSPENDED: {Status.PUBLISHED, Status.REMOVED, Status.CLOSED},
-        Status.CLOSED: set(),
+        # Only ``posting_seat_released`` re-opens a closed posting: when it was closed because
+        # its seats were filled, a seat came free and the application deadline is still ahead.
+        Status.CLOSED: {Status.PUBLISHED},
         Status.REJECTED: set(),
         Status.REMOVED: set(),
     }
