@@ -333,3 +333,13 @@ CELERY_BEAT_SCHEDULE["notifications-send-due-reminders"] = {
     "task": "notifications.send_due_reminders",
     "schedule": 60.0,
 }
+
+# --- Postings ---------------------------------------------------------------------------------
+# Minimum pay per estimated hour of paid work, in minor units; below it a moderator must approve.
+PAY_FLOOR_PER_HOUR = env.int("PAY_FLOOR_PER_HOUR", default=2000)
+# The largest total per assignment (minor units); anything above is refused as a typo.
+POSTING_MAX_AMOUNT = env.int("POSTING_MAX_AMOUNT", default=5_000_000)
+# This many open reports suspend a published posting until a moderator looks.
+REPORTS_TO_SUSPEND = env.int("REPORTS_TO_SUSPEND", default=3)
+POSTING_SWEEP_BATCH_SIZE = env.int("POSTING_SWEEP_BATCH_SIZE", default=200)
+CELERY_BEAT_SCHEDULE["postings-close-due"] = {"task": "postings.close_due", "schedule": 60.0}

@@ -169,10 +169,23 @@ class Posting(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Each public sort order has an index that serves it with the keyset condition
+        # (status, sort column, id), so a deep page costs what the first one does.
         indexes = [
-            models.Index(fields=["status", "-published_at"], name="posting_status_published"),
-            models.Index(fields=["status", "application_deadline"], name="posting_status_deadline"),
+            models.Index(
+                fields=["status", "-published_at", "-id"], name="posting_status_published"
+            ),
+            models.Index(
+                fields=["status", "application_deadline", "id"], name="posting_status_deadline"
+            ),
+            models.Index(fields=["status", "-amount", "-id"], name="posting_status_amount"),
             models.Index(fields=["employer", "status"], name="posting_employer_status"),
+            # The sweep's second question: published postings whose seats are all taken.
+            models.Index(
+                fields=["status"],
+                condition=models.Q(seats_filled__gte=models.F("openings")),
+                name="posting_full",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(openings__gte=1), name="posting_openings_1"),
