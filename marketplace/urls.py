@@ -7,6 +7,7 @@ from marketplace.core import views as core_views
 
 api_v1 = [
     path("", include("accounts.api")),
+    path("", include("postings.api")),
 ]
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("dashboard/", core_views.dashboard, name="dashboard"),
+    path("postings/", include("postings.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, so no inline script is needed

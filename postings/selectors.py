@@ -1,6 +1,9 @@
 """Reads about postings that carry logic: who may see what, the public list, recommendations."""
 
-from django.db.models import QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from accounts.models import User
@@ -57,3 +60,61 @@ def posting_get_owned(*, pk: int, user: User) -> Posting:
         return Posting.objects.select_related("employer").get(pk=pk, employer=employer)
     except (Posting.DoesNotExist, ValueError, TypeError):
         raise Http404("No such posting.") from None
+
+
+def postings_search(queryset: QuerySet[Posting], text: str) -> QuerySet[Posting]:
+    """Postings matching ``text``: full-text and ranked on PostgreSQL, ``rank`` annotated; on
+    SQLite a plain substring match on title, description and skills (rank 0)."""
+    text = text.strip()[:200]
+    if not text:
+        return queryset
+    if connection.vendor == "postgresql":
+        query = SearchQuery(text, search_type="websearch", config="english")
+        # Cast to double precision: the cursor carries the rank, and a float4 written as text
+        # and read back would not compare equal to itself.
+        return queryset.filter(search_vector=query).annotate(
+            rank=Cast(SearchRank(F("search_vector"), query), FloatField())
+        )
+    skills = Posting.skills.through.objects.filter(
+        posting_id=OuterRef("pk"), skill__name__icontains=text
+    )
+    return queryset.filter(
+        Q(title__icontains=text) | Q(description__icontains=text) | Exists(skills)
+    ).annotate(rank=Value(0.0, output_field=FloatField()))
+
+
+def postings_recommended(*, skills: list[str], hours_per_week: int, limit: int = 5) -> list:
+    """Published postings for a student: most skills in common first, fitting their hours."""
+    names = [s.lower() for s in skills]
+    return list(
+        postings_public()
+        .filter(hours_per_week__lte=hours_per_week)
+        .annotate(overlap=Count("skills", filter=Q(skills__name__in=names), distinct=True))
+        .order_by("-overlap", "application_deadline", "pk")[:limit]
+    )
+
+
+def postings_of_employer(*, employer) -> QuerySet[Posting]:
+    return Posting.objects.filter(employer=employer).order_by("-updated_at", "-pk")
+
+
+def status_counts(*, employer) -> dict[str, int]:
+    rows = (
+        Posting.objects.filter(employer=employer)
+        .values("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+def moderation_queue() -> dict[str, QuerySet[Posting]]:
+    """What moderators look at: postings waiting for review, suspended ones, reported ones."""
+    base = Posting.objects.select_related("employer").prefetch_related("reports")
+    return {
+        "pending": base.filter(status=Posting.Status.PENDING_REVIEW).order_by("submitted_at", "pk"),
+        "suspended": base.filter(status=Posting.Status.SUSPENDED).order_by("updated_at", "pk"),
+        "reported": base.filter(status=Posting.Status.PUBLISHED, open_reports__gt=0).order_by(
+            "-open_reports", "pk"
+        ),
+    }

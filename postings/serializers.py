@@ -1,0 +1,176 @@
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from . import rules
+from .markdown import render_markdown
+from .models import Posting, PostingMilestone, ScreeningQuestion
+
+
+class EmployerBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    verified = serializers.BooleanField()
+    response_rate = serializers.IntegerField(
+        allow_null=True, help_text="Share of applications answered (percent)."
+    )
+    rating_average = serializers.DecimalField(max_digits=3, decimal_places=2, allow_null=True)
+    rating_count = serializers.IntegerField()
+
+
+class PostingListSerializer(serializers.ModelSerializer):
+    employer = EmployerBriefSerializer()
+    skills = serializers.SerializerMethodField()
+    pay_per_hour = serializers.IntegerField(
+        help_text="Pay per estimated hour, minor units (0 for credit postings)."
+    )
+    seats_left = serializers.IntegerField()
+    hours_per_week = serializers.FloatField()
+
+    class Meta:
+        model = Posting
+        fields = [
+            "id",
+            "title",
+            "format",
+            "category",
+            "employer",
+            "starts_at",
+            "duration_hours",
+            "effort_hours",
+            "hours_per_week",
+            "work_mode",
+            "location",
+            "compensation",
+            "amount",
+            "currency",
+            "pay_per_hour",
+            "application_deadline",
+            "seats_left",
+            "skills",
+            "published_at",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_skills(self, posting) -> list[str]:
+        return [skill.name for skill in posting.skills.all()]
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    due_offset_hours = serializers.IntegerField(min_value=1, max_value=rules.MAX_DURATION_HOURS)
+    amount = serializers.IntegerField(min_value=0, max_value=10**12, help_text="Minor units.")
+
+    class Meta:
+        model = PostingMilestone
+        fields = ["title", "due_offset_hours", "amount"]
+
+
+class QuestionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScreeningQuestion
+        fields = ["id", "text", "required"]
+        read_only_fields = ["id"]
+
+
+class PostingDetailSerializer(PostingListSerializer):
+    description_html = serializers.SerializerMethodField()
+    milestones = MilestoneSerializer(many=True)
+    questions = QuestionSerializer(many=True)
+
+    class Meta(PostingListSerializer.Meta):
+        fields = PostingListSerializer.Meta.fields + [
+            "status",
+            "close_reason",
+            "description",
+            "description_html",
+            "acceptance_criteria",
+            "mentoring",
+            "openings",
+            "seats_filled",
+            "allowed_revisions",
+            "credit_arrangement",
+            "milestones",
+            "questions",
+            "moderation_reason",
+            "flags",
+            "submitted_at",
+            "closed_at",
+        ]
+
+    @extend_schema_field(serializers.CharField())
+    def get_description_html(self, posting) -> str:
+        return render_markdown(posting.description)
+
+
+class PostingWriteSerializer(serializers.Serializer):
+    """A posting's content. Money in integer minor units; the time box in hours.
+
+    Types and lengths are checked here; every rule about the content (time box range, deadline
+    before start, milestones adding up, ...) is checked by the same service the browser uses.
+    """
+
+    title = serializers.CharField(max_length=rules.MAX_TITLE)
+    description = serializers.CharField(max_length=rules.MAX_DESCRIPTION)
+    acceptance_criteria = serializers.CharField(max_length=rules.MAX_CRITERIA)
+    category = serializers.ChoiceField(choices=Posting.Category.choices, default="other")
+    skills = serializers.ListField(
+        child=serializers.CharField(max_length=rules.MAX_SKILL_LENGTH),
+        max_length=rules.MAX_SKILLS,
+        required=False,
+    )
+    starts_at = serializers.DateTimeField()
+    duration_hours = serializers.IntegerField(min_value=-(10**9), max_value=10**9)
+    effort_hours = serializers.IntegerField(min_value=-(10**9), max_value=10**9)
+    work_mode = serializers.ChoiceField(choices=Posting.WorkMode.choices, default="remote")
+    location = serializers.CharField(
+        max_length=rules.MAX_LOCATION, required=False, allow_blank=True, default=""
+    )
+    mentoring = serializers.ChoiceField(choices=Posting.Mentoring.choices, default="light")
+    openings = serializers.IntegerField(default=1, min_value=-(10**9), max_value=10**9)
+    application_deadline = serializers.DateTimeField()
+    allowed_revisions = serializers.IntegerField(default=2, min_value=0, max_value=10**9)
+    compensation = serializers.ChoiceField(choices=Posting.Compensation.choices, default="paid")
+    amount = serializers.IntegerField(
+        default=0, min_value=-(10**15), max_value=10**15, help_text="Minor units, e.g. 50000."
+    )
+    currency = serializers.CharField(max_length=3, default="USD")
+    credit_arrangement = serializers.CharField(
+        max_length=rules.MAX_CREDIT_ARRANGEMENT, required=False, allow_blank=True, default=""
+    )
+    milestones = MilestoneSerializer(many=True, required=False, max_length=rules.MAX_MILESTONES)
+    questions = QuestionSerializer(many=True, required=False, max_length=rules.MAX_QUESTIONS)
+
+    def to_values(self, base: rules.Values | None = None) -> rules.Values:
+        values = base or rules.Values()
+        data = self.validated_data
+        for name in rules.POSTING_FIELDS:
+            if name in data:
+                setattr(values, name, data[name])
+        values.currency = (values.currency or "").upper()
+        values.skills = data.get("skills") if "skills" in data else None
+        values.milestones = [dict(m) for m in data["milestones"]] if "milestones" in data else None
+        values.questions = [dict(q) for q in data["questions"]] if "questions" in data else None
+        if base is None:
+            # A new posting: missing children mean none.
+            values.skills = values.skills or []
+            values.questions = values.questions or []
+        return values
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReportSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReportResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    posting = serializers.IntegerField(source="posting_id")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def supported_currencies() -> list[str]:
+    return list(settings.SUPPORTED_CURRENCIES)

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="postings.close_due")
+def close_due() -> int:
+    """Every minute (CELERY_BEAT_SCHEDULE): close postings past their deadline or full."""
+    return services.postings_close_due()

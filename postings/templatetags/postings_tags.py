@@ -1,0 +1,32 @@
+from django import template
+
+from postings.rules import describe_hours, format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency=""):
+    """Integer minor units as an amount: ``50000|money:"USD"`` -> ``500.00 USD``."""
+    if amount is None or amount == "":
+        return ""
+    return format_money(int(amount), currency).strip()
+
+
+@register.filter
+def hours_human(hours):
+    """336 -> "2 weeks", 36 -> "36 hours"."""
+    return describe_hours(int(hours)) if hours not in (None, "") else ""
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced (None removes them)."""
+    params = context["request"].GET.copy()
+    params.pop("cursor", None)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return f"?{params.urlencode()}"

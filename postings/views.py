@@ -1,0 +1,462 @@
+"""Pages: finding work (public), the employer's postings, moderation, choosing a format."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import StudentProfile
+from accounts.views import employer_required
+from marketplace.core.errors import DomainError
+
+from . import rules, selectors, services
+from .filters import PostingFilter
+from .forms import (
+    FitForm,
+    MilestoneFormSet,
+    PostingForm,
+    QuestionFormSet,
+    ReasonForm,
+    ReportForm,
+    milestone_initial,
+    question_initial,
+)
+from .markdown import render_markdown
+from .models import Format, Posting
+from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidCursor, paginate
+
+
+def staff_required(view):
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied("This page is for moderators.")
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+# --- Finding work ----------------------------------------------------------------------------
+
+
+def page_size_from(params: QueryDict) -> int:
+    raw = params.get("page_size", "")
+    if not raw:
+        return DEFAULT_PAGE_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.")
+    return int(raw)
+
+
+def posting_list(request):
+    """The public list: filters, search, sort and keyset pages (see ``postings.pagination``)."""
+    filterset = PostingFilter(request.GET, queryset=selectors.postings_public())
+    errors: list[str] = []
+    page = None
+    try:
+        page_size = page_size_from(request.GET)
+    except ValueError as exc:
+        errors.append(str(exc))
+        page_size = DEFAULT_PAGE_SIZE
+    if filterset.is_valid() and not errors:
+        sort = filterset.sort_name(searching=bool(filterset.form.cleaned_data.get("q")))
+        try:
+            page = paginate(
+                filterset.qs, sort=sort, cursor=request.GET.get("cursor"), page_size=page_size
+            )
+        except InvalidCursor as exc:
+            errors.append(str(exc))
+    status = 400 if errors or not filterset.is_valid() else 200
+
+    def link(cursor):
+        params = request.GET.copy()
+        params["cursor"] = cursor
+        return f"?{params.urlencode()}"
+
+    return render(
+        request,
+        "postings/list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "errors": errors,
+            "next_link": link(page.next_cursor) if page and page.next_cursor else "",
+            "previous_link": link(page.previous_cursor) if page and page.previous_cursor else "",
+        },
+        status=status,
+    )
+
+
+def posting_detail(request, pk: int):
+    user = request.user if request.user.is_authenticated else None
+    posting = selectors.posting_get_visible(pk=pk, user=user)
+    is_member = user is not None and selectors.posting_is_member(posting=posting, user=user)
+    context = {
+        "posting": posting,
+        "description_html": render_markdown(posting.description),
+        "criteria_html": render_markdown(posting.acceptance_criteria),
+        "milestones": list(posting.milestones.all()),
+        "questions": list(posting.questions.all()),
+        "skills": list(posting.skills.all()),
+        "is_member": is_member,
+        "can_moderate": bool(user and user.is_staff),
+        "pay_floor": rules.pay_floor(),
+    }
+    if is_member or context["can_moderate"]:
+        values = rules.Values.of(posting)
+        context["warnings"] = rules.posting_warnings(values) if is_member else []
+        context["problems"] = (
+            rules.posting_errors(values) if posting.status in Posting.EDITABLE else {}
+        )
+        context["decisions"] = list(posting.decisions.select_related("actor")[:10])
+        context["reason_form"] = ReasonForm()
+    return render(request, "postings/detail.html", context)
+
+
+# --- Employers: create, edit, preview, submit, withdraw, duplicate -----------------------------
+
+
+def _formsets(request, posting: Posting | None):
+    if request.method == "POST":
+        return (
+            MilestoneFormSet(request.POST, prefix="milestones"),
+            QuestionFormSet(request.POST, prefix="questions"),
+        )
+    return (
+        MilestoneFormSet(
+            prefix="milestones", initial=milestone_initial(posting) if posting else None
+        ),
+        QuestionFormSet(prefix="questions", initial=question_initial(posting) if posting else None),
+    )
+
+
+def _rows(formset) -> list[dict]:
+    return [row for row in (form.value() for form in formset.forms) if row is not None]
+
+
+def _editor(request, posting: Posting | None):
+    form = PostingForm(
+        request.POST or None, initial=PostingForm.initial_for(posting) if posting else None
+    )
+    milestones, questions = _formsets(request, posting)
+    extra_errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        valid = all([form.is_valid(), milestones.is_valid(), questions.is_valid()])
+        if valid:
+            values = form.to_values(milestones=_rows(milestones), questions=_rows(questions))
+            try:
+                if posting is None:
+                    posting = services.posting_create(
+                        employer=request.employer, actor=request.user, values=values
+                    )
+                else:
+                    posting = services.posting_update(
+                        posting=posting, actor=request.user, values=values
+                    )
+            except DomainError as exc:
+                extra_errors = form.add_rule_errors(exc.fields or {"__all__": [exc.message]})
+            else:
+                warnings = rules.posting_warnings(rules.Values.of(posting))
+                for warning in warnings:
+                    messages.warning(request, warning)
+                messages.success(
+                    request, "The draft is saved. Check it below, then submit it for review."
+                )
+                return redirect("postings:detail", pk=posting.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "postings/form.html",
+        {
+            "form": form,
+            "milestones": milestones,
+            "questions": questions,
+            "milestone_errors": extra_errors.get("milestones", []),
+            "question_errors": extra_errors.get("questions", []),
+            "other_errors": [
+                m
+                for k, v in extra_errors.items()
+                if k not in ("milestones", "questions")
+                for m in v
+            ],
+            "posting": posting,
+            "pay_floor": rules.format_money(rules.pay_floor(), ""),
+        },
+        status=status,
+    )
+
+
+@employer_required
+def posting_create(request):
+    return _editor(request, None)
+
+
+@employer_required
+def posting_edit(request, pk: int):
+    posting = selectors.posting_get_owned(pk=pk, user=request.user)
+    if posting.status not in Posting.EDITABLE:
+        messages.error(
+            request,
+            f"A posting that is {posting.get_status_display().lower()} cannot be edited; "
+            "duplicate it to make a new one.",
+        )
+        return redirect("postings:detail", pk=posting.pk)
+    return _editor(request, posting)
+
+
+@employer_required
+@require_POST
+def posting_preview(request):
+    """The htmx preview: the description as students will see it, the derived facts, and the
+    warnings (pay floor) the employer should read before submitting."""
+    form = PostingForm(request.POST)
+    milestones, questions = _formsets(request, None)
+    form.is_valid()
+    milestones.is_valid()
+    questions.is_valid()
+    facts, warnings, problems = {}, [], []
+    data = form.cleaned_data
+    try:
+        values = form.to_values(milestones=_rows(milestones), questions=_rows(questions))
+    except (KeyError, TypeError):
+        values = None
+    if values is not None and values.duration_hours and values.effort_hours:
+        if 1 <= values.duration_hours <= rules.MAX_DURATION_HOURS:
+            from .models import format_for_duration
+
+            facts["format"] = Format(format_for_duration(values.duration_hours)).label
+            weeks = max(values.duration_hours / rules.WEEK, 1)
+            facts["hours_per_week"] = round(values.effort_hours / weeks, 1)
+        if values.is_paid and values.amount:
+            facts["pay_per_hour"] = rules.format_money(
+                values.amount // values.effort_hours, values.currency or ""
+            )
+        warnings = rules.posting_warnings(values)
+        problems = [m for ms in rules.posting_errors(values).values() for m in ms]
+    html = render_markdown(data.get("description") or request.POST.get("description", ""))
+    return render(
+        request,
+        "postings/_preview.html",
+        {"html": html, "facts": facts, "warnings": warnings, "problems": problems},
+    )
+
+
+def _owned_action(request, pk: int, action, success: str):
+    posting = selectors.posting_get_owned(pk=pk, user=request.user)
+    try:
+        result = action(posting=posting, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("postings:detail", pk=posting.pk)
+    messages.success(request, success.format(status=result.get_status_display().lower()))
+    return redirect("postings:detail", pk=result.pk)
+
+
+@employer_required
+@require_POST
+def posting_submit(request, pk: int):
+    return _owned_action(request, pk, services.posting_submit, "The posting is now {status}.")
+
+
+@employer_required
+@require_POST
+def posting_withdraw(request, pk: int):
+    return _owned_action(request, pk, services.posting_withdraw, "The posting is closed.")
+
+
+@employer_required
+@require_POST
+def posting_duplicate(request, pk: int):
+    return _owned_action(
+        request, pk, services.posting_duplicate, "A copy was made as a draft; edit it and submit."
+    )
+
+
+@employer_required
+def my_postings(request):
+    counts = selectors.status_counts(employer=request.employer)
+    status = request.GET.get("status", "")
+    postings = selectors.postings_of_employer(employer=request.employer)
+    if status in Posting.Status.values:
+        postings = postings.filter(status=status)
+    return render(
+        request,
+        "postings/mine.html",
+        {
+            "postings": postings[:200],
+            "counts": [(s, label, counts.get(s, 0)) for s, label in Posting.Status.choices],
+            "total": sum(counts.values()),
+            "status": status,
+        },
+    )
+
+
+# --- Reports ----------------------------------------------------------------------------------
+
+
+@login_required
+def posting_report(request, pk: int):
+    posting = selectors.posting_get_visible(pk=pk, user=request.user)
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.posting_report(
+                posting=posting, reporter=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            form.add_error("reason" if "reason" in exc.fields else None, exc.message)
+        else:
+            messages.success(request, "Thank you. A moderator will look at this posting.")
+            return redirect("postings:list")
+    return render(
+        request,
+        "postings/report.html",
+        {"posting": posting, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- Moderation -------------------------------------------------------------------------------
+
+MODERATION_ACTIONS = {
+    "approve": (services.posting_approve, "Approved and published."),
+    "request_changes": (services.posting_request_changes, "Changes requested."),
+    "reject": (services.posting_reject, "Rejected."),
+    "suspend": (services.posting_suspend, "Suspended."),
+    "reinstate": (services.posting_reinstate, "Reinstated and published again."),
+    "remove": (services.posting_remove, "Removed."),
+    "dismiss_reports": (services.posting_reports_dismiss, "Reports dismissed."),
+}
+
+
+@staff_required
+def moderation_queue(request):
+    queue = selectors.moderation_queue()
+    return render(
+        request,
+        "postings/moderation.html",
+        {name: list(qs[:100]) for name, qs in queue.items()} | {"reason_form": ReasonForm()},
+    )
+
+
+@staff_required
+@require_POST
+def moderate(request, pk: int):
+    posting = selectors.posting_get_visible(pk=pk, user=request.user)
+    action = request.POST.get("action", "")
+    if action not in MODERATION_ACTIONS:
+        messages.error(request, "Unknown moderation action.")
+        return redirect("postings:moderation")
+    service, done = MODERATION_ACTIONS[action]
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else None
+    if reason is None:
+        messages.error(request, "The reason can have at most 2000 characters.")
+        return redirect(request.POST.get("next") or "postings:moderation")
+    kwargs = {"posting": posting, "actor": request.user}
+    if action != "dismiss_reports":
+        kwargs["reason"] = reason
+    try:
+        service(**kwargs)
+    except DomainError as exc:
+        messages.error(request, f"{posting.title}: {exc.message}")
+    else:
+        messages.success(request, f"{posting.title}: {done}")
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("postings:moderation")
+
+
+# --- Choosing a format ------------------------------------------------------------------------
+
+GOAL_FORMATS = {
+    "deep": [Format.INTERNSHIP, Format.PROJECT],
+    "skill": [Format.NANO, Format.MICRO],
+    "portfolio": [Format.MICRO, Format.PROJECT],
+    "earn": [Format.NANO, Format.MICRO],
+}
+
+
+def formats_for(*, hours_per_week: int, goal: str) -> list[str]:
+    """The formats that suit a goal, without those that need more hours than the student has:
+    projects and internships ask for steady weekly hours (about 10 or more)."""
+    formats = list(GOAL_FORMATS[goal])
+    if hours_per_week < 10:
+        formats = [f for f in formats if f in (Format.NANO, Format.MICRO)] or [
+            Format.MICRO,
+            Format.NANO,
+        ]
+    return formats
+
+
+def search_link(**params) -> str:
+    return reverse("postings:list") + "?" + urlencode(params, doseq=True)
+
+
+def format_guide(request):
+    form = FitForm(request.GET or None)
+    advice = None
+    if request.GET and form.is_valid():
+        hours, goal = form.cleaned_data["hours_per_week"], form.cleaned_data["goal"]
+        formats = formats_for(hours_per_week=hours, goal=goal)
+        params = {"format": formats, "max_hours_per_week": hours}
+        if goal == "earn":
+            params["compensation"] = "paid"
+            params["sort"] = "pay"
+        advice = {
+            "formats": [Format(f).label for f in formats],
+            "link": search_link(**params),
+            "hours": hours,
+        }
+    links = {f.value: search_link(format=f.value) for f in Format}
+    return render(
+        request,
+        "postings/formats.html",
+        {"form": form, "advice": advice, "links": links},
+        status=400 if request.GET and not form.is_valid() else 200,
+    )
+
+
+# --- The student's dashboard panel --------------------------------------------------------------
+
+
+def recommended_panel(request):
+    user = request.user
+    if not user.is_authenticated or not user.is_student:
+        return None
+    profile = StudentProfile.objects.filter(user=user).first()
+    skills = list(profile.skills) if profile else []
+    hours = profile.hours_per_week if profile else 10
+    return "postings/panel_recommended.html", {
+        "postings": selectors.postings_recommended(skills=skills, hours_per_week=hours),
+        "hours": hours,
+        "has_skills": bool(skills),
+        "more_link": search_link(max_hours_per_week=hours),
+    }
+
+
+def employer_panel(request):
+    from accounts.selectors import employer_for_user
+
+    user = request.user
+    if not user.is_authenticated or not user.is_employer:
+        return None
+    employer = employer_for_user(user)
+    if employer is None:
+        return None
+    counts = selectors.status_counts(employer=employer)
+    return "postings/panel_employer.html", {
+        "counts": [
+            (label, counts.get(s, 0)) for s, label in Posting.Status.choices if counts.get(s)
+        ],
+    }
