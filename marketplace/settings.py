@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.core.context_processors.site",
+                "notifications.context_processors.unread",
             ],
         },
     }
@@ -212,6 +213,8 @@ if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Micro-internships <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (one file per message).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -332,6 +335,16 @@ REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=200)
 CELERY_BEAT_SCHEDULE["notifications-send-due-reminders"] = {
     "task": "notifications.send_due_reminders",
     "schedule": 60.0,
+}
+# The e-mail outbox: a notification whose e-mail task was lost (broker down at commit) is
+# enqueued again after this long; older than the maximum age it is not sent at all.
+NOTIFICATION_EMAIL_REQUEUE_AFTER = timedelta(
+    minutes=env.int("NOTIFICATION_EMAIL_REQUEUE_AFTER_MINUTES", default=10)
+)
+NOTIFICATION_EMAIL_MAX_AGE = timedelta(hours=env.int("NOTIFICATION_EMAIL_MAX_AGE_HOURS", default=24))
+CELERY_BEAT_SCHEDULE["notifications-requeue-emails"] = {
+    "task": "notifications.requeue_emails",
+    "schedule": 300.0,
 }
 
 # --- Postings ---------------------------------------------------------------------------------

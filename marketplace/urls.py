@@ -7,6 +7,7 @@ from marketplace.core import views as core_views
 
 api_v1 = [
     path("", include("accounts.api")),
+    path("", include("notifications.api")),
     path("", include("postings.api")),
 ]
 
@@ -18,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("dashboard/", core_views.dashboard, name="dashboard"),
+    path("notifications/", include("notifications.urls")),
     path("postings/", include("postings.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -47,3 +47,56 @@ KINDS: dict[str, str] = {
     # Saved searches
     "digest.saved_search": "New postings for your saved searches",
 }
+
+# The preferences page shows the kinds in these groups, by the part of the kind before the dot.
+GROUPS: list[tuple[str, tuple[str, ...]]] = [
+    ("Postings", ("posting",)),
+    ("Applications and offers", ("application", "offer")),
+    (
+        "Assignments and deliverables",
+        (
+            "assignment",
+            "submission",
+            "revision",
+            "milestone",
+            "dispute",
+            "message",
+            "rating",
+            "invitation",
+        ),
+    ),
+    ("Payments", ("payout",)),
+    ("Reminders", ("reminder",)),
+    ("Saved searches", ("digest",)),
+]
+
+# What a deadline is called in the calendar feed, by the kind of the reminders about it (kinds
+# whose ``expires_at`` is the deadline itself; an overdue notice is not a deadline).
+DEADLINE_TITLES: dict[str, str] = {
+    "reminder.application_deadline": "Application deadline",
+    "reminder.offer_due": "Offer answer due",
+    "reminder.funding_pending": "Funding due",
+    "reminder.milestone_due": "Milestone due",
+    "reminder.auto_approval": "Automatic approval",
+    "reminder.payout_account": "Payout account needed",
+    "reminder.rating_window": "Rating window closes",
+}
+
+UNSUBSCRIBE_ALL = "*"
+
+
+def grouped_kinds() -> list[tuple[str, list[tuple[str, str]]]]:
+    """``[(group label, [(kind, label), ...]), ...]`` covering every kind exactly once."""
+    groups: list[tuple[str, list[tuple[str, str]]]] = [(label, []) for label, _ in GROUPS]
+    other: list[tuple[str, str]] = []
+    for kind, label in KINDS.items():
+        prefix = kind.split(".", 1)[0]
+        for index, (_, prefixes) in enumerate(GROUPS):
+            if prefix in prefixes:
+                groups[index][1].append((kind, label))
+                break
+        else:
+            other.append((kind, label))
+    if other:
+        groups.append(("Other", other))
+    return [(label, kinds) for label, kinds in groups if kinds]

@@ -4,11 +4,22 @@ This app imports no other domain app: the others call ``notifications.services``
 recipient, a kind, texts and a link, and a dedupe key that makes the effect exactly-once.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 
 
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class Notification(models.Model):
+    class EmailStatus(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not sent (switched off, or no usable address)"
+
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -22,10 +33,20 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # The row is the e-mail outbox: "pending" rows whose task was lost (the broker was down when
+    # the transaction committed) are enqueued again by the reminder sweep.
+    email_status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(email_status="pending"),
+                name="notification_email_pending",
+            ),
             models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
             models.Index(
                 fields=["recipient"],
@@ -72,3 +93,32 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient} at {self.send_at:%Y-%m-%d %H:%M}"
+
+
+class NotificationSettings(models.Model):
+    """One user's e-mail preferences and their secret calendar feed token.
+
+    In-app notifications are always kept; e-mail goes out only when ``email_enabled`` (the "all"
+    switch) is on and the kind is not in ``email_muted_kinds``. Created on first use.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_settings",
+    )
+    email_enabled = models.BooleanField(default=True)
+    email_muted_kinds = models.JSONField(default=list, blank=True)
+    # The calendar feed URL is the only credential of the feed: regenerating it revokes the old one.
+    calendar_token = models.CharField(max_length=64, unique=True, default=new_calendar_token)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"Notification settings of {self.user}"
+
+    def wants_email(self, kind: str) -> bool:
+        return self.email_enabled and kind not in self.email_muted_kinds

@@ -19,3 +19,8 @@ def send_notification_email(notification_id: int) -> None:
 @shared_task(name="notifications.send_due_reminders")
 def send_due_reminders() -> int:
     return services.reminders_send_due()
+
+
+@shared_task(name="notifications.requeue_emails")
+def requeue_notification_emails() -> int:
+    return services.notification_emails_requeue()

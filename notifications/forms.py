@@ -1,0 +1,33 @@
+from django import forms
+
+from .kinds import grouped_kinds
+
+
+def kind_field_name(kind: str) -> str:
+    return "kind_" + kind.replace(".", "__")
+
+
+class PreferencesForm(forms.Form):
+    """E-mail on or off: altogether, and per kind (in-app notifications are always kept)."""
+
+    email_enabled = forms.BooleanField(
+        required=False,
+        label="Send me e-mail",
+        help_text="Switch this off to get no e-mail at all; your inbox still gets everything.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups: list[tuple[str, list[forms.BoundField]]] = []
+        self.kind_for_field: dict[str, str] = {}
+        for group, kinds in grouped_kinds():
+            bound = []
+            for kind, label in kinds:
+                name = kind_field_name(kind)
+                self.fields[name] = forms.BooleanField(required=False, label=label)
+                self.kind_for_field[name] = kind
+                bound.append(self[name])
+            self.groups.append((group, bound))
+
+    def kinds(self) -> dict[str, bool]:
+        return {kind: self.cleaned_data[name] for name, kind in self.kind_for_field.items()}
