@@ -1,12 +1,33 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
+from django.db import models
 
 from .models import Employer, Invitation, Membership, StudentProfile, User
 from .services import employer_set_verified
 
 
+class UserCreationForm(AdminUserCreationForm):
+    """Django's admin creation form, for a user whose login is the e-mail address."""
+
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email", "role")
+        field_classes: dict = {}
+
+
+class UserChangeForm(BaseUserChangeForm):
+    class Meta(BaseUserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+        field_classes: dict = {}
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
     ordering = ["email"]
     list_display = ("email", "full_name", "role", "is_staff", "is_active", "date_joined")
     list_filter = ("role", "is_staff", "is_active")
@@ -21,15 +42,23 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("email", "role", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "role", "usable_password", "password1", "password2"),
+            },
+        ),
     )
 
 
 @admin.register(StudentProfile)
 class StudentProfileAdmin(admin.ModelAdmin):
     list_display = ("user", "school", "programme", "graduation_year", "hours_per_week")
-    search_fields = ("user__email", "school", "programme")
+    search_fields = ("user__email", "user__full_name", "school", "programme")
     list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    readonly_fields = ("public_slug",)
 
 
 class MembershipInline(admin.TabularInline):
@@ -40,12 +69,14 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Employer)
 class EmployerAdmin(admin.ModelAdmin):
-    list_display = ("name", "website", "verified", "created_at")
+    list_display = ("name", "website", "verified", "response_rate", "rating_average", "created_at")
     list_filter = ("verified",)
     search_fields = ("name", "website")
-    readonly_fields = ("verified",)
+    # ``verified`` changes only through the actions below, which record who verified whom.
+    readonly_fields = ("verified", "response_rate", "rating_average", "rating_count")
     inlines = [MembershipInline]
     actions = ["verify", "unverify"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.action(description="Verify the selected employers")
     def verify(self, request, queryset):
@@ -62,6 +93,8 @@ class EmployerAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ("email", "employer", "created_at", "accepted_at")
+    list_display = ("email", "employer", "invited_by", "created_at", "accepted_at")
+    list_select_related = ("employer", "invited_by")
     search_fields = ("email", "employer__name")
     readonly_fields = ("token",)
+    raw_id_fields = ("employer", "invited_by")

@@ -1,43 +1,145 @@
+import zoneinfo
+
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.core import context as allauth_context
 from django import forms
 from django.conf import settings
 from django.core.validators import URLValidator
+from django.db import transaction
 
-from .models import Employer, User, validate_time_zone
+from .models import Employer, Invitation, User
+from .selectors import email_is_taken, invitation_by_token
+
+# The invitation a logged-out visitor followed; the sign-up form joins them to its organisation.
+INVITATION_SESSION_KEY = "accounts_invitation_token"
 
 
-class SignupForm(forms.Form):
-    """Extra fields on allauth's sign-up form: the role, and for employers the organisation."""
+def time_zone_choices() -> list[tuple[str, str]]:
+    names = sorted(
+        name
+        for name in zoneinfo.available_timezones()
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "posix/", "right/"))
+    )
+    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
 
-    full_name = forms.CharField(max_length=150, label="Your name")
+
+class TimeZoneField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Dates and deadlines are shown in this time zone.")
+        super().__init__(choices=time_zone_choices, **kwargs)
+
+
+def pending_invitation(request) -> Invitation | None:
+    """The open invitation whose link this browser followed, if any."""
+    if request is None or not hasattr(request, "session"):
+        return None
+    invitation = invitation_by_token(request.session.get(INVITATION_SESSION_KEY, ""))
+    return invitation if invitation is not None and invitation.is_open else None
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's login form, with the site's wording."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "E-mail address"
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form plus the role, the name and, for employers, the organisation.
+
+    A visitor who followed a colleague's invitation signs up as an employer with the invited
+    address and joins that organisation instead of creating one.
+    """
+
     role = forms.ChoiceField(
         choices=User.Role.choices,
         widget=forms.RadioSelect,
         initial=User.Role.STUDENT,
         label="I am signing up as",
     )
+    full_name = forms.CharField(max_length=150, label="Your name")
     organisation_name = forms.CharField(
         max_length=150,
         required=False,
         label="Organisation name",
         help_text="Employers only: your company or organisation.",
     )
+    field_order = ["role", "full_name", "email", "organisation_name", "password1", "password2"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "E-mail address"
+        self.fields["email"].widget.attrs.pop("placeholder", None)
+        self.fields["role"].choices = [
+            (User.Role.STUDENT, "Student: I want to find paid project work"),
+            (User.Role.EMPLOYER, "Employer: I want to post projects"),
+        ]
+        self.invitation = pending_invitation(allauth_context.request)
+        if self.invitation is not None:
+            self.fields[
+                "organisation_name"
+            ].help_text = f"Leave empty to join {self.invitation.employer.name}, which invited you."
+            if not self.is_bound:
+                self.initial.update(email=self.invitation.email, role=User.Role.EMPLOYER)
+
+    def validate_unique_email(self, value):
+        # allauth hides a taken address (enumeration protection) and sends a notice instead;
+        # here the sign-up form says so plainly, as the product asks. Sign-ups are rate limited
+        # per IP, and password reset still does not reveal which addresses have accounts.
+        if email_is_taken(value):
+            raise forms.ValidationError(
+                "An account with this e-mail address exists already. Log in, or reset your "
+                "password if you forgot it."
+            )
+        return super().validate_unique_email(value)
+
+    def joins_invitation(self) -> bool:
+        email = (self.cleaned_data.get("email") or "").lower()
+        return (
+            self.invitation is not None
+            and self.cleaned_data.get("role") == User.Role.EMPLOYER
+            and email == self.invitation.email.lower()
+            and not self.cleaned_data.get("organisation_name")
+        )
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("role") == User.Role.EMPLOYER and not cleaned.get("organisation_name"):
-            self.add_error("organisation_name", "Employers need the organisation's name.")
+        if cleaned.get("role") != User.Role.EMPLOYER:
+            cleaned["organisation_name"] = ""
+        elif not cleaned.get("organisation_name") and not self.joins_invitation():
+            if self.invitation is not None and "email" in cleaned:
+                self.add_error(
+                    "email",
+                    f"The invitation to {self.invitation.employer.name} is for "
+                    f"{self.invitation.email}. Sign up with that address to join, or name "
+                    "your own organisation.",
+                )
+            else:
+                self.add_error("organisation_name", "Employers need the organisation's name.")
         return cleaned
 
-    def signup(self, request, user):
-        from .services import user_setup_role
+    def try_save(self, request):
+        # The user, their role, profile or organisation, and their e-mail address are written
+        # together or not at all.
+        with transaction.atomic():
+            return super().try_save(request)
 
-        user.full_name = self.cleaned_data["full_name"]
-        user.save(update_fields=["full_name"])
-        user_setup_role(
+    def custom_signup(self, request, user):
+        from .services import user_signup_complete
+
+        invitation = self.invitation if self.joins_invitation() else None
+        user_signup_complete(
             user=user,
             role=self.cleaned_data["role"],
+            full_name=self.cleaned_data["full_name"],
             organisation_name=self.cleaned_data.get("organisation_name", ""),
+            invitation=invitation,
         )
+        if invitation is not None:
+            request.session.pop(INVITATION_SESSION_KEY, None)
 
 
 class StudentProfileForm(forms.Form):
@@ -51,9 +153,7 @@ class StudentProfileForm(forms.Form):
         help_text="Comma-separated, e.g. python, data analysis, figma.",
     )
     hours_per_week = forms.IntegerField(min_value=1, max_value=80, label="Hours per week available")
-    time_zone = forms.CharField(
-        max_length=64, help_text="For example Europe/Berlin or America/Toronto."
-    )
+    time_zone = TimeZoneField()
     bio = forms.CharField(max_length=2000, required=False, widget=forms.Textarea)
     portfolio_links = forms.CharField(
         required=False,
@@ -63,11 +163,6 @@ class StudentProfileForm(forms.Form):
     record_public = forms.BooleanField(
         required=False, label="Make my record of completed work public"
     )
-
-    def clean_time_zone(self):
-        value = self.cleaned_data["time_zone"].strip()
-        validate_time_zone(value)
-        return value
 
     def clean_portfolio_links(self):
         validate = URLValidator(schemes=["http", "https"])
@@ -84,23 +179,51 @@ class StudentProfileForm(forms.Form):
             try:
                 validate(link)
             except forms.ValidationError as exc:
-                raise forms.ValidationError(f"“{link}” is not a valid web address.") from exc
+                raise forms.ValidationError(
+                    f"“{link}” is not a valid web address (start it with https://)."
+                ) from exc
         return links
 
 
+WEB_ADDRESS_ERROR = "Enter a valid web address, e.g. https://example.com."
+
+
 class EmployerForm(forms.ModelForm):
-    website = forms.URLField(required=False, max_length=200, assume_scheme="https")
+    website = forms.URLField(
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        # Only web links: the address is shown as a link on the public page.
+        validators=[URLValidator(schemes=["http", "https"], message=WEB_ADDRESS_ERROR)],
+        error_messages={"invalid": WEB_ADDRESS_ERROR},
+    )
 
     class Meta:
         model = Employer
         fields = ["name", "website", "description", "logo"]
+        labels = {"name": "Organisation name"}
+        help_texts = {"logo": "A PNG, JPEG, GIF or WebP image of at most 2 MB."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit_kb = settings.MAX_LOGO_BYTES // 1024
+        self.fields["logo"].help_text = (
+            f"A PNG, JPEG, GIF or WebP image of at most {limit_kb} KB."
+            if limit_kb < 1024
+            else f"A PNG, JPEG, GIF or WebP image of at most {limit_kb // 1024} MB."
+        )
+        self.fields["logo"].widget.attrs["accept"] = "image/png,image/jpeg,image/gif,image/webp"
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")
         if logo and getattr(logo, "size", 0) > settings.MAX_LOGO_BYTES:
             raise forms.ValidationError(
-                f"The logo may be at most {settings.MAX_LOGO_BYTES // 1024} KB."
+                f"The logo may be at most {settings.MAX_LOGO_BYTES // 1024} KB; "
+                f"this file has {logo.size // 1024} KB."
             )
+        image = getattr(logo, "image", None)  # set by ImageField for a fresh upload
+        if image is not None and image.format not in {"PNG", "JPEG", "GIF", "WEBP"}:
+            raise forms.ValidationError("Upload a PNG, JPEG, GIF or WebP image.")
         return logo
 
 
@@ -108,11 +231,6 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(label="Colleague's e-mail address")
 
 
-class TimeZoneForm(forms.Form):
+class AccountSettingsForm(forms.Form):
     full_name = forms.CharField(max_length=150, label="Your name")
-    time_zone = forms.CharField(max_length=64, help_text="For example Europe/Berlin.")
-
-    def clean_time_zone(self):
-        value = self.cleaned_data["time_zone"].strip()
-        validate_time_zone(value)
-        return value
+    time_zone = TimeZoneField()

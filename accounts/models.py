@@ -107,13 +107,13 @@ class StudentProfile(models.Model):
         default=False, help_text="Show my completed work at my public record link."
     )
 
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
     def save(self, *args, **kwargs):
         if not self.public_slug:
             self.public_slug = secrets.token_urlsafe(12).lower().replace("_", "x").replace("-", "y")
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return f"Profile of {self.user}"
 
 
 class Employer(models.Model):
@@ -175,15 +175,18 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.employer}"
+
     def save(self, *args, **kwargs):
         if not self.token:
             self.token = secrets.token_urlsafe(32)
         super().save(*args, **kwargs)
 
     @property
-    def is_open(self) -> bool:
-        age = timezone.now() - self.created_at
-        return self.accepted_at is None and age < settings.INVITATION_VALID_FOR
+    def expires_at(self):
+        return self.created_at + settings.INVITATION_VALID_FOR
 
-    def __str__(self) -> str:
-        return f"Invitation of {self.email} to {self.employer}"
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and timezone.now() < self.expires_at

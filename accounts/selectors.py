@@ -1,6 +1,9 @@
 """Reads with logic about accounts."""
 
-from .models import Employer, Membership, User
+from allauth.account.models import EmailAddress
+from rest_framework.authtoken.models import Token
+
+from .models import Employer, Invitation, Membership, StudentProfile, User
 
 
 def employer_for_user(user: User) -> Employer | None:
@@ -17,3 +20,36 @@ def employer_for_user(user: User) -> Employer | None:
 
 def is_owner(*, user: User, employer: Employer) -> bool:
     return employer.memberships.filter(user=user, role=Membership.Role.OWNER).exists()
+
+
+def student_profile_for(user: User) -> StudentProfile | None:
+    """The student's profile, or None (employers; a student whose sign-up made none yet)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_student:
+        return None
+    return StudentProfile.objects.filter(user=user).first()
+
+
+def email_is_taken(email: str) -> bool:
+    """Whether an account already uses ``email`` (as its login or as an added address)."""
+    return (
+        User.objects.filter(email__iexact=email).exists()
+        or EmailAddress.objects.filter(email__iexact=email).exists()
+    )
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    if not token:
+        return None
+    return Invitation.objects.select_related("employer", "invited_by").filter(token=token).first()
+
+
+def open_invitations(employer: Employer):
+    return employer.invitations.filter(accepted_at__isnull=True).select_related("invited_by")
+
+
+def employer_members(employer: Employer):
+    return employer.memberships.select_related("user").order_by("-role", "created_at")
+
+
+def api_token_for(user: User) -> Token | None:
+    return Token.objects.filter(user=user).first()

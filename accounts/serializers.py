@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from .models import Employer, StudentProfile, User, validate_time_zone
+from .selectors import employer_for_user, student_profile_for
 
 
 class StudentProfileSerializer(serializers.ModelSerializer):
@@ -30,16 +31,29 @@ class StudentProfileSerializer(serializers.ModelSerializer):
 class EmployerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Employer
-        fields = ["id", "name", "website", "description", "verified"]
-        read_only_fields = ["id", "verified"]
+        fields = [
+            "id",
+            "name",
+            "website",
+            "description",
+            "verified",
+            "response_rate",
+            "rating_average",
+            "rating_count",
+        ]
+        # ``verified`` is set only by staff; the reputation figures by the applications side.
+        read_only_fields = ["id", "verified", "response_rate", "rating_average", "rating_count"]
 
 
 class MeSerializer(serializers.ModelSerializer):
+    """The signed-in user; ``student_profile`` for students, ``employer`` for employer members
+    (null otherwise). A PATCH may change the name, the time zone and either part."""
+
     time_zone = serializers.CharField(
         max_length=64, validators=[validate_time_zone], required=False
     )
-    student_profile = StudentProfileSerializer(required=False)
-    employer = EmployerSerializer(required=False)
+    student_profile = StudentProfileSerializer(required=False, allow_null=True)
+    employer = EmployerSerializer(required=False, allow_null=True)
 
     class Meta:
         model = User
@@ -54,3 +68,18 @@ class MeSerializer(serializers.ModelSerializer):
             "employer",
         ]
         read_only_fields = ["id", "email", "role", "is_staff"]
+
+    def to_representation(self, user):
+        # The two parts come from the selectors, not from attributes of the user row.
+        profile = student_profile_for(user)
+        employer = employer_for_user(user)
+        return {
+            "id": user.pk,
+            "email": user.email,
+            "full_name": user.full_name,
+            "role": user.role,
+            "time_zone": user.time_zone,
+            "is_staff": user.is_staff,
+            "student_profile": StudentProfileSerializer(profile).data if profile else None,
+            "employer": EmployerSerializer(employer).data if employer else None,
+        }

@@ -1,28 +1,38 @@
+import mimetypes
+from functools import wraps
+
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
 
-from marketplace.core.errors import DomainError
+from marketplace.core.errors import DomainError, NotPermitted
 
-from . import services
-from .forms import EmployerForm, InvitationForm, StudentProfileForm, TimeZoneForm
-from .models import Invitation, StudentProfile, User
-from .selectors import employer_for_user, is_owner
+from . import selectors, services
+from .forms import (
+    INVITATION_SESSION_KEY,
+    AccountSettingsForm,
+    EmployerForm,
+    InvitationForm,
+    StudentProfileForm,
+)
+from .models import Employer
 
 
 def student_required(view):
+    """The page is for students; anyone else gets 403 (anonymous visitors: the login page)."""
+
     @login_required
+    @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.is_student:
             raise PermissionDenied("This page is for students.")
         return view(request, *args, **kwargs)
 
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
     return wrapped
 
 
@@ -30,15 +40,14 @@ def employer_required(view):
     """The page is for members of an employer organisation; ``request.employer`` is theirs."""
 
     @login_required
+    @wraps(view)
     def wrapped(request, *args, **kwargs):
-        employer = employer_for_user(request.user)
+        employer = selectors.employer_for_user(request.user)
         if not request.user.is_employer or employer is None:
             raise PermissionDenied("This page is for employers.")
         request.employer = employer
         return view(request, *args, **kwargs)
 
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
     return wrapped
 
 
@@ -46,43 +55,51 @@ def account_panel(request):
     """The dashboard's first panel: who you are, and the way to your profile or organisation."""
     if not request.user.is_authenticated:
         return None
-    return "accounts/panel.html", {"employer": employer_for_user(request.user)}
+    return "accounts/panel.html", {"employer": selectors.employer_for_user(request.user)}
+
+
+# --- Student profile --------------------------------------------------------------------------
 
 
 @student_required
 def profile_edit(request):
-    profile, _ = StudentProfile.objects.get_or_create(user=request.user)
-    initial = {
-        "full_name": request.user.full_name,
-        "time_zone": request.user.time_zone,
-        "school": profile.school,
-        "programme": profile.programme,
-        "graduation_year": profile.graduation_year,
-        "skills": ", ".join(profile.skills),
-        "hours_per_week": profile.hours_per_week,
-        "bio": profile.bio,
-        "portfolio_links": "\n".join(profile.portfolio_links),
-        "record_public": profile.record_public,
-    }
+    profile = selectors.student_profile_for(request.user)
+    initial = {"full_name": request.user.full_name, "time_zone": request.user.time_zone}
+    if profile is not None:
+        initial.update(
+            school=profile.school,
+            programme=profile.programme,
+            graduation_year=profile.graduation_year,
+            skills=", ".join(profile.skills),
+            hours_per_week=profile.hours_per_week,
+            bio=profile.bio,
+            portfolio_links="\n".join(profile.portfolio_links),
+            record_public=profile.record_public,
+        )
+    else:
+        initial["hours_per_week"] = 10
     form = StudentProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.student_profile_update(user=request.user, **form.cleaned_data)
+        services.student_profile_update(user=request.user, actor=request.user, **form.cleaned_data)
         messages.success(request, "Your profile is saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile_form.html", {"form": form, "profile": profile})
 
 
+# --- Organisations ----------------------------------------------------------------------------
+
+
 @employer_required
 def organisation(request):
     employer = request.employer
-    owner = is_owner(user=request.user, employer=employer)
+    owner = selectors.is_owner(user=request.user, employer=employer)
     return render(
         request,
         "accounts/organisation.html",
         {
             "employer": employer,
-            "memberships": employer.memberships.select_related("user"),
-            "invitations": employer.invitations.filter(accepted_at__isnull=True) if owner else [],
+            "memberships": selectors.employer_members(employer),
+            "invitations": selectors.open_invitations(employer) if owner else [],
             "is_owner": owner,
             "invite_form": InvitationForm(),
         },
@@ -93,109 +110,149 @@ def organisation(request):
 def organisation_edit(request, pk: int):
     # Another organisation's edit page does not exist for this user: 404, not 403.
     if pk != request.employer.pk:
-        raise Http404
+        raise Http404("No such organisation.")
     employer = request.employer
     form = EmployerForm(request.POST or None, request.FILES or None, instance=employer)
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        if fields.get("logo") is False:  # "clear" ticked: no logo
+            fields["logo"] = ""
+        # The form has already applied its values to the instance; the service saves the
+        # organisation as it is in the database plus these changes.
+        employer.refresh_from_db()
         services.employer_update(employer=employer, actor=request.user, **fields)
         messages.success(request, "The organisation is saved.")
         return redirect("accounts:organisation")
+    if request.method == "POST":
+        employer.refresh_from_db()  # the page title shows the saved name, not the rejected one
     return render(request, "accounts/organisation_form.html", {"form": form, "employer": employer})
+
+
+def employer_detail(request, pk: int):
+    """The public page of an organisation, for students deciding whether to apply."""
+    employer = get_object_or_404(Employer, pk=pk)
+    return render(request, "accounts/employer_detail.html", {"employer": employer})
+
+
+def employer_logo(request, pk: int):
+    """The organisation's logo, served by the application so that it works without a media
+    server; the upload was checked to be a real image of an allowed type."""
+    employer = get_object_or_404(Employer, pk=pk)
+    if not employer.logo:
+        raise Http404("No logo.")
+    try:
+        handle = employer.logo.storage.open(employer.logo.name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404("No logo.") from exc
+    content_type = mimetypes.guess_type(employer.logo.name)[0] or "application/octet-stream"
+    if not content_type.startswith("image/") or content_type == "image/svg+xml":
+        content_type = "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+# --- Invitations ------------------------------------------------------------------------------
 
 
 @employer_required
 @require_POST
 def invitation_create(request):
     form = InvitationForm(request.POST)
-    if form.is_valid():
-        try:
-            invitation = services.invitation_create(
-                employer=request.employer, actor=request.user, email=form.cleaned_data["email"]
-            )
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            services_send_invitation(request, invitation)
-            messages.success(request, f"Invitation sent to {invitation.email}.")
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["email"]))
+        return redirect("accounts:organisation")
+    try:
+        invitation = services.invitation_create(
+            employer=request.employer,
+            actor=request.user,
+            email=form.cleaned_data["email"],
+            base_url=request.build_absolute_uri("/"),
+        )
+    except NotPermitted as exc:
+        raise PermissionDenied(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
     else:
-        messages.error(request, "; ".join(form.errors.get("email", ["Enter a valid e-mail."])))
+        messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("accounts:organisation")
 
 
-def services_send_invitation(request, invitation: Invitation) -> None:
-    from django.core.mail import send_mail
-    from django.urls import reverse
-
-    link = request.build_absolute_uri(reverse("accounts:invitation", args=[invitation.token]))
-    send_mail(
-        subject=f"{invitation.invited_by} invites you to {invitation.employer} on Micro-internships",
-        message=(
-            f"You are invited to join {invitation.employer} as a colleague.\n\n"
-            f"Accept the invitation: {link}\n\nThe link is valid for 14 days."
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
-
-
 def invitation_accept(request, token: str):
-    invitation = get_object_or_404(Invitation.objects.select_related("employer"), token=token)
+    """The link from the invitation e-mail.
+
+    A logged-out visitor may sign up (the invitation waits in the session and the sign-up joins
+    them) or log in and come back here to accept.
+    """
+    invitation = selectors.invitation_by_token(token)
+    if invitation is None:
+        raise Http404("No such invitation.")
     if not request.user.is_authenticated:
-        messages.info(
-            request, f"Sign up or log in with {invitation.email} to join {invitation.employer}."
+        if invitation.is_open:
+            request.session[INVITATION_SESSION_KEY] = invitation.token
+            # The link reached this mailbox, so the address needs no second confirmation.
+            get_adapter(request).stash_verified_email(request, invitation.email)
+        return render(
+            request,
+            "accounts/invitation.html",
+            {
+                "invitation": invitation,
+                "login_url": f"{reverse('account_login')}?next={request.path}",
+            },
         )
-        return redirect(f"{_login_url()}?next={request.path}")
+    status = 200
+    error = None
     if request.method == "POST":
         try:
             services.invitation_accept(invitation=invitation, user=request.user)
         except DomainError as exc:
-            messages.error(request, exc.message)
+            error = exc.message
+            status = exc.status_code
         else:
-            messages.success(request, f"You joined {invitation.employer}.")
+            request.session.pop(INVITATION_SESSION_KEY, None)
+            messages.success(request, f"You are a member of {invitation.employer.name}.")
             return redirect("accounts:organisation")
-    return render(request, "accounts/invitation.html", {"invitation": invitation})
+    return render(
+        request,
+        "accounts/invitation.html",
+        {"invitation": invitation, "error": error},
+        status=status,
+    )
 
 
-def _login_url() -> str:
-    from django.urls import reverse
-
-    return reverse("account_login")
+# --- Account settings and the personal API token ----------------------------------------------
 
 
 @login_required
 def account_settings(request):
-    form = TimeZoneForm(
+    form = AccountSettingsForm(
         request.POST or None,
         initial={"full_name": request.user.full_name, "time_zone": request.user.time_zone},
     )
     if request.method == "POST" and form.is_valid():
-        user: User = request.user
-        user.full_name = form.cleaned_data["full_name"]
-        user.time_zone = form.cleaned_data["time_zone"]
-        user.save(update_fields=["full_name", "time_zone"])
+        services.user_update(user=request.user, actor=request.user, **form.cleaned_data)
         messages.success(request, "Your settings are saved.")
         return redirect("accounts:settings")
-    token = Token.objects.filter(user=request.user).first()
+    token = selectors.api_token_for(request.user)
     return render(request, "accounts/settings.html", {"form": form, "token": token})
 
 
 @login_required
 @require_POST
 def token_create(request):
-    Token.objects.filter(user=request.user).delete()
-    token = Token.objects.create(user=request.user)
+    services.api_token_create(user=request.user, actor=request.user)
     messages.success(
         request,
-        "A new API token was created. Copy it now; it is shown on this page until you revoke it.",
+        "A new API token was created. Keep it secret: anyone with it can act as you.",
     )
-    del token
     return redirect("accounts:settings")
 
 
 @login_required
 @require_POST
 def token_revoke(request):
-    Token.objects.filter(user=request.user).delete()
-    messages.success(request, "Your API token was revoked.")
+    if services.api_token_revoke(user=request.user, actor=request.user):
+        messages.success(request, "Your API token was revoked.")
+    else:
+        messages.info(request, "You had no API token.")
     return redirect("accounts:settings")
