@@ -357,3 +357,50 @@ POSTING_MAX_AMOUNT = env.int("POSTING_MAX_AMOUNT", default=5_000_000)
 REPORTS_TO_SUSPEND = env.int("REPORTS_TO_SUSPEND", default=3)
 POSTING_SWEEP_BATCH_SIZE = env.int("POSTING_SWEEP_BATCH_SIZE", default=200)
 CELERY_BEAT_SCHEDULE["postings-close-due"] = {"task": "postings.close_due", "schedule": 60.0}
+
+# --- Applications, assignments and deliverables -----------------------------------------------
+# CVs and deliverables: a storage with no URL, outside MEDIA_ROOT (default: a "private-media"
+# folder next to it); files are only ever sent by a view that checks permission.
+PRIVATE_MEDIA_ROOT = env.str("PRIVATE_MEDIA_ROOT", default="")
+STORAGES["private"] = {"BACKEND": "applications.storage.PrivateFileSystemStorage"}
+APPLICATION_COVER_NOTE_MIN = env.int("APPLICATION_COVER_NOTE_MIN", default=50)
+APPLICATION_COVER_NOTE_MAX = env.int("APPLICATION_COVER_NOTE_MAX", default=3000)
+# An offer must be answered within this time (and never later than the work's start).
+OFFER_RESPONSE_WINDOW = timedelta(hours=env.int("OFFER_RESPONSE_HOURS", default=72))
+# A paid assignment not funded within this time after acceptance is cancelled; the seat frees.
+FUNDING_WINDOW = timedelta(hours=env.int("FUNDING_WINDOW_HOURS", default=72))
+# An employer who does not review a submission within this time approves it automatically.
+REVIEW_WINDOW = timedelta(days=env.int("REVIEW_WINDOW_DAYS", default=7))
+RATING_WINDOW = timedelta(days=env.int("RATING_WINDOW_DAYS", default=14))
+# Deliverable uploads: per file size, files per submission, and the types allowed (checked by
+# content and by extension): pdf png jpeg gif zip docx xlsx pptx txt md csv.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
+UPLOAD_MAX_FILES = env.int("UPLOAD_MAX_FILES", default=5)
+UPLOAD_ALLOWED_TYPES = env.list(
+    "UPLOAD_ALLOWED_TYPES",
+    default=["pdf", "png", "jpeg", "gif", "zip", "docx", "xlsx", "pptx", "txt", "md", "csv"],
+)
+CV_ALLOWED_TYPES = env.list("CV_ALLOWED_TYPES", default=["pdf", "docx", "txt", "md"])
+CV_MAX_BYTES = env.int("CV_MAX_BYTES", default=5 * 1024 * 1024)
+# Reminders (hours): before an offer expires; after acceptance while funding is pending;
+# before a milestone is due; before automatic approval; before the rating window closes.
+REMINDER_OFFER_BEFORE = timedelta(hours=env.int("REMINDER_OFFER_BEFORE_HOURS", default=24))
+REMINDER_FUNDING_AFTER = timedelta(hours=env.int("REMINDER_FUNDING_AFTER_HOURS", default=24))
+REMINDER_MILESTONE_DUE_BEFORE = [
+    timedelta(hours=int(h))
+    for h in env.list("REMINDER_MILESTONE_DUE_BEFORE_HOURS", default=["48", "2"])
+]
+REMINDER_AUTO_APPROVAL_BEFORE = [
+    timedelta(hours=int(h))
+    for h in env.list("REMINDER_AUTO_APPROVAL_BEFORE_HOURS", default=["48", "24"])
+]
+REMINDER_RATING_BEFORE = timedelta(hours=env.int("REMINDER_RATING_BEFORE_HOURS", default=72))
+APPLICATIONS_SWEEP_BATCH_SIZE = env.int("APPLICATIONS_SWEEP_BATCH_SIZE", default=200)
+for _name, _task in {
+    "applications-expire-offers": "applications.expire_offers",
+    "applications-expire-unfunded": "applications.expire_unfunded",
+    "applications-auto-approve": "applications.auto_approve",
+    "applications-close-for-closed-postings": "applications.close_for_closed_postings",
+    "applications-publish-ratings": "applications.publish_ratings",
+}.items():
+    CELERY_BEAT_SCHEDULE[_name] = {"task": _task, "schedule": 60.0}

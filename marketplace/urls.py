@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("accounts.api")),
     path("", include("notifications.api")),
     path("", include("postings.api")),
+    path("", include("applications.api")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("dashboard/", core_views.dashboard, name="dashboard"),
+    path("", include("applications.urls")),
     path("notifications/", include("notifications.urls")),
     path("postings/", include("postings.urls")),
     path("api/v1/", include(api_v1)),

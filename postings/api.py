@@ -11,7 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
@@ -46,6 +48,20 @@ LIST_PARAMETERS = [
 ]
 
 
+class _NoFormatOverride:
+    URL_FORMAT_OVERRIDE = None
+
+    def __getattr__(self, name):
+        return getattr(api_settings, name)
+
+
+class FilterFormatNegotiation(DefaultContentNegotiation):
+    """Here ``?format=`` filters by posting format (nano, micro, ...); it is not DRF's
+    renderer override, so the renderer is chosen by the Accept header alone."""
+
+    settings = _NoFormatOverride()
+
+
 def _page_size(request) -> int:
     raw = request.query_params.get("page_size", "")
     if not raw:
@@ -76,6 +92,7 @@ class PostingListView(APIView):
 
     permission_classes = [permissions.AllowAny]
     filterset_class = PostingFilter
+    content_negotiation_class = FilterFormatNegotiation
 
     def get_permissions(self):
         if self.request.method == "POST":

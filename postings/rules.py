@@ -131,12 +131,10 @@ POSTING_FIELDS = [
 
 def _text(errors, field, value, *, label, maximum, minimum=1):
     value = (value or "").strip()
-    if len(value) < minimum:
-        errors.setdefault(field, []).append(
-            f"{label} is required."
-            if minimum == 1
-            else f"{label} needs at least {minimum} characters."
-        )
+    if not value:
+        errors.setdefault(field, []).append(f"{label} is required.")
+    elif len(value) < minimum:
+        errors.setdefault(field, []).append(f"{label} needs at least {minimum} characters.")
     elif len(value) > maximum:
         errors.setdefault(field, []).append(
             f"{label} can have at most {maximum} characters (it has {len(value)})."

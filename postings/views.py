@@ -392,10 +392,8 @@ def formats_for(*, hours_per_week: int, goal: str) -> list[str]:
     projects and internships ask for steady weekly hours (about 10 or more)."""
     formats = list(GOAL_FORMATS[goal])
     if hours_per_week < 10:
-        formats = [f for f in formats if f in (Format.NANO, Format.MICRO)] or [
-            Format.MICRO,
-            Format.NANO,
-        ]
+        # Deep experience in few hours: the longest format that fits is micro.
+        formats = [f for f in formats if f in (Format.NANO, Format.MICRO)] or [Format.MICRO]
     return formats
 
 
@@ -414,6 +412,12 @@ def format_guide(request):
             params["compensation"] = "paid"
             params["sort"] = "pay"
         advice = {
+            "note": (
+                "Projects and internships usually ask for 10 or more hours a week, so they "
+                "are left out."
+                if hours < 10 and goal in ("deep", "portfolio")
+                else ""
+            ),
             "formats": [Format(f).label for f in formats],
             "link": search_link(**params),
             "hours": hours,

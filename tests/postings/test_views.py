@@ -1,0 +1,385 @@
+import pytest
+from django.urls import reverse
+
+from marketplace.core.models import AuditLog
+from notifications.models import Notification
+from postings.models import Posting
+from tests.factories import (
+    EmployerUserFactory,
+    PostingFactory,
+    StaffFactory,
+    StudentFactory,
+    StudentProfileFactory,
+    UserFactory,
+)
+from tests.postings.helpers import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(client):
+    user = EmployerUserFactory()
+    client.force_login(user)
+    return user
+
+
+# --- Employer pages ---------------------------------------------------------------------
+
+
+def test_create_page_saves_a_draft_with_milestones_and_questions(client, member):
+    response = client.post(reverse("postings:create"), form_data())
+    posting = Posting.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("postings:detail", args=[posting.pk])
+    assert posting.status == Posting.Status.DRAFT
+    assert posting.employer == member.employers.get()
+    assert posting.duration_hours == 336
+    assert posting.amount == 50000
+    assert [(m.title, m.due_offset_hours, m.amount) for m in posting.milestones.all()] == [
+        ("Cleaned data", 120, 20000),
+        ("Final report", 336, 30000),
+    ]
+    assert posting.questions.get().text == "Which tools would you use?"
+
+
+@pytest.mark.parametrize(
+    "changes,field_id,fragment",
+    [
+        (
+            {"duration_value": "13", "duration_unit": "weeks"},
+            "id_duration_value",
+            "from 1 hour to 12 weeks",
+        ),
+        ({"duration_value": "0"}, "id_duration_value", "greater than or equal to 1"),
+        ({"amount": "0"}, "id_amount", "positive amount"),
+        ({"amount": "-5"}, "id_amount", "positive amount"),
+        ({"amount": "99999999.00"}, "id_amount", "above the limit"),
+        ({"currency": "XYZ"}, "id_currency", "Select a valid choice"),
+        ({"milestones-1-amount": "100.00"}, "milestones", "must be equal"),
+        (
+            {"application_deadline": "2099-01-01T00:00"},
+            "id_application_deadline",
+            "before the start",
+        ),
+        ({"title": "x" * 200}, "id_title", "at most 120 characters"),
+        ({"effort_hours": "500"}, "id_effort_hours", "do not fit a time box"),
+        ({"amount": "abc"}, "id_amount", "Enter a number"),
+    ],
+)
+def test_create_page_shows_errors_beside_fields(client, member, changes, field_id, fragment):
+    response = client.post(reverse("postings:create"), form_data(**changes))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert fragment in html
+    if field_id.startswith("id_"):
+        assert f'id="{field_id}_error"' in html
+    assert not Posting.objects.exists()
+
+
+def test_preview_renders_markdown_inert_and_warns_about_the_pay_floor(client, member):
+    data = form_data(
+        description="**Bold** <script>alert('x')</script> [x](javascript:alert(1))",
+        amount="100.00",
+        **{"milestones-TOTAL_FORMS": "0"},
+    )
+    response = client.post(reverse("postings:preview"), data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<strong>Bold</strong>" in html
+    assert "<script" not in html and "javascript:" not in html
+    assert "can be published only after a moderator approves it" in html
+    assert "Micro" in html and "5.00 USD per estimated hour" in html
+
+
+def test_detail_shows_script_inert(client):
+    posting = PostingFactory(
+        description="Hello <script>document.title='pwned'</script> <img src=x onerror=alert(1)>"
+    )
+    html = client.get(reverse("postings:detail", args=[posting.pk])).content.decode()
+    assert "document.title" not in html
+    assert "onerror" not in html
+    assert "Hello" in html
+
+
+def test_edit_submit_withdraw_and_duplicate(client, member):
+    client.post(reverse("postings:create"), form_data())
+    posting = Posting.objects.get()
+    response = client.post(
+        reverse("postings:edit", args=[posting.pk]), form_data(title="Survey analysis, revised")
+    )
+    assert response.status_code == 302
+    posting.refresh_from_db()
+    assert posting.title == "Survey analysis, revised"
+
+    client.post(reverse("postings:submit", args=[posting.pk]))
+    posting.refresh_from_db()
+    assert posting.status == Posting.Status.PENDING_REVIEW
+    # No longer editable: the edit page sends back to the detail.
+    response = client.get(reverse("postings:edit", args=[posting.pk]))
+    assert response.status_code == 302
+
+    client.post(reverse("postings:duplicate", args=[posting.pk]))
+    copy = Posting.objects.exclude(pk=posting.pk).get()
+    assert copy.status == Posting.Status.DRAFT
+    assert copy.milestones.count() == 2 and copy.questions.count() == 1
+
+    client.post(reverse("postings:withdraw", args=[posting.pk]))
+    posting.refresh_from_db()
+    assert posting.status == Posting.Status.CLOSED
+    assert posting.close_reason == Posting.CloseReason.WITHDRAWN
+
+
+def test_my_postings_lists_status_counts(client, member):
+    employer = member.employers.get()
+    PostingFactory(employer=employer, status="draft")
+    PostingFactory(employer=employer, status="draft")
+    PostingFactory(employer=employer, status="published")
+    PostingFactory(status="draft")  # someone else's
+    response = client.get(reverse("postings:mine"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'All <span class="count">3</span>' in html
+    assert 'Draft <span class="count">2</span>' in html
+    assert len(response.context["postings"]) == 3
+    only = client.get(reverse("postings:mine") + "?status=published")
+    assert len(only.context["postings"]) == 1
+
+
+@pytest.mark.parametrize("who", ["anonymous", "student", "other_employer"])
+def test_others_cannot_see_or_change_a_draft(client, who):
+    draft = PostingFactory(status="draft", title="Secret draft posting")
+    if who == "student":
+        client.force_login(StudentFactory())
+    elif who == "other_employer":
+        client.force_login(EmployerUserFactory())
+    assert client.get(reverse("postings:detail", args=[draft.pk])).status_code == 404
+    expected = 404 if who == "other_employer" else (302 if who == "anonymous" else 403)
+    for name in ("edit", "submit", "withdraw", "duplicate"):
+        response = client.post(reverse(f"postings:{name}", args=[draft.pk]), form_data())
+        assert response.status_code == expected, name
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.title == "Secret draft posting"
+    assert Posting.objects.count() == 1
+    api = client.get(f"/api/v1/postings/{draft.pk}/")
+    assert api.status_code == 404
+    assert client.patch(
+        f"/api/v1/postings/{draft.pk}/", {"title": "Hacked"}, content_type="application/json"
+    ).status_code in (401, 403, 404)
+    draft.refresh_from_db()
+    assert draft.title == "Secret draft posting"
+
+
+def test_colleague_sees_the_draft(client):
+    owner = EmployerUserFactory()
+    colleague = EmployerUserFactory(employer=owner.employers.get())
+    draft = PostingFactory(employer=owner.employers.get(), status="draft")
+    client.force_login(colleague)
+    assert client.get(reverse("postings:detail", args=[draft.pk])).status_code == 200
+
+
+# --- Moderation ---------------------------------------------------------------------------
+
+
+def test_staff_queue_and_actions(client):
+    member = EmployerUserFactory()
+    pending = PostingFactory(employer=member.employers.get(), status="pending_review")
+    client.force_login(StaffFactory())
+    response = client.get(reverse("postings:moderation"))
+    assert pending.title in response.content.decode()
+
+    url = reverse("postings:moderate", args=[pending.pk])
+    client.post(url, {"action": "request_changes", "reason": "Say how many hours a week."})
+    pending.refresh_from_db()
+    assert pending.status == "changes_requested"
+    assert Notification.objects.get(recipient=member).body == "Say how many hours a week."
+
+    client.post(url, {"action": "approve"})
+    pending.refresh_from_db()
+    assert pending.status == "published"
+    client.post(url, {"action": "suspend", "reason": "Checking a complaint."})
+    client.post(url, {"action": "reinstate"})
+    client.post(url, {"action": "remove", "reason": "Asks for a fee."})
+    pending.refresh_from_db()
+    assert pending.status == "removed"
+    actions = list(
+        AuditLog.objects.filter(target_id=str(pending.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert actions == [
+        "posting.changes_requested",
+        "posting.approved",
+        "posting.suspended",
+        "posting.reinstated",
+        "posting.suspended",
+        "posting.removed",
+    ]
+
+
+def test_moderation_refusal_is_a_message_not_a_500(client):
+    posting = PostingFactory(status="pending_review")
+    client.force_login(StaffFactory())
+    url = reverse("postings:moderate", args=[posting.pk])
+    response = client.post(url, {"action": "reject", "reason": ""}, follow=True)
+    assert "Give the employer a reason" in response.content.decode()
+    response = client.post(url, {"action": "explode"}, follow=True)
+    assert "Unknown moderation action" in response.content.decode()
+    posting.refresh_from_db()
+    assert posting.status == "pending_review"
+
+
+@pytest.mark.parametrize("user_factory", [StudentFactory, EmployerUserFactory])
+def test_queue_is_for_staff_only(client, user_factory):
+    client.force_login(user_factory())
+    assert client.get(reverse("postings:moderation")).status_code == 403
+    posting = PostingFactory(status="pending_review")
+    client.post(reverse("postings:moderate", args=[posting.pk]), {"action": "approve"})
+    posting.refresh_from_db()
+    assert posting.status == "pending_review"
+
+
+def test_report_page(client, settings):
+    settings.REPORTS_TO_SUSPEND = 2
+    posting = PostingFactory()
+    for _ in range(2):
+        client.force_login(UserFactory())
+        response = client.post(
+            reverse("postings:report", args=[posting.pk]), {"reason": "Asks for a fee."}
+        )
+        assert response.status_code == 302
+    posting.refresh_from_db()
+    assert posting.status == "suspended"
+    response = client.post(reverse("postings:report", args=[posting.pk]), {"reason": ""})
+    assert response.status_code in (400, 404)
+
+
+# --- Finding work ------------------------------------------------------------------------
+
+
+def test_list_filters_and_search(client):
+    match = PostingFactory(
+        title="Brand voice guide",
+        description="Write a tone-of-voice guide for a bakery chain.",
+        duration_hours=48,
+        effort_hours=6,
+        amount=30000,
+        work_mode="remote",
+        skills=["copywriting"],
+    )
+    PostingFactory(title="Warehouse data cleanup", work_mode="onsite", location="Leeds")
+    PostingFactory(title="Draft one", status="draft", description="tone-of-voice bakery")
+
+    def titles(query):
+        response = client.get(reverse("postings:list") + query)
+        assert response.status_code == 200, response.content[:500]
+        return [p.title for p in response.context["page"].items]
+
+    assert titles("?q=bakery") == ["Brand voice guide"]
+    assert titles("?q=copywriting") == ["Brand voice guide"]  # skills are searched too
+    assert titles("?format=nano") == ["Brand voice guide"]
+    assert titles("?work_mode=onsite") == ["Warehouse data cleanup"]
+    assert titles("?skill=copywriting") == ["Brand voice guide"]
+    assert titles("?min_pay=400") == ["Warehouse data cleanup"]
+    assert titles("?max_hours_per_week=7") == ["Brand voice guide"]
+    assert titles("?compensation=credit") == []
+    assert sorted(titles("")) == ["Brand voice guide", "Warehouse data cleanup"]
+    assert match.pk
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?format=gigantic",
+        "?min_pay=lots",
+        "?min_pay=-5",
+        "?min_pay=1e999",
+        "?min_pay=NaN",
+        "?max_hours_per_week=abc",
+        "?starts_after=not-a-date",
+        "?starts_after=99999-01-01",
+        "?sort=random",
+        "?skill=unknown-skill",
+        "?compensation=beer",
+        "?page_size=0",
+        "?page_size=51",
+        "?page_size=abc",
+        "?cursor=garbage!!",
+        "?cursor=WzEsMiwibiJd",
+        "?q=" + "x" * 300,
+    ],
+)
+def test_garbage_filters_are_a_400_with_a_message(client, query):
+    PostingFactory()
+    response = client.get(reverse("postings:list") + query)
+    assert response.status_code == 400
+    assert 'class="errorlist"' in response.content.decode()
+    api = client.get("/api/v1/postings/" + query)
+    assert api.status_code == 400
+    body = api.json()
+    assert body["code"] == "invalid" and body["message"]
+
+
+def test_detail_shows_the_facts(client):
+    employer = EmployerUserFactory(employer__verified=True).employers.get()
+    employer.response_rate = 87
+    employer.save()
+    posting = PostingFactory(
+        employer=employer,
+        amount=50000,
+        effort_hours=20,
+        openings=3,
+        seats_filled=1,
+        work_mode="hybrid",
+        location="Porto",
+        skills=["sql"],
+    )
+    html = client.get(reverse("postings:detail", args=[posting.pk])).content.decode()
+    for text in [
+        "Micro",
+        "2 weeks",
+        "about 20 hours",
+        "10 hours per week",
+        "500.00 USD",
+        "25.00 USD per estimated hour",
+        "Hybrid, Porto",
+        "Light: a contact for questions",
+        "2 of 3",
+        "Verified employer",
+        "answers 87% of applications",
+        "sql",
+    ]:
+        assert text in html, text
+
+
+def test_format_guide_and_what_fits_me(client):
+    response = client.get(reverse("postings:formats"))
+    assert response.status_code == 200
+    assert "/postings/?format=internship" in response.content.decode()
+    response = client.get(reverse("postings:formats") + "?hours_per_week=5&goal=deep")
+    advice = response.context["advice"]
+    assert advice["formats"] == ["Micro (up to 4 weeks)"]  # too few hours for an internship
+    assert "max_hours_per_week=5" in advice["link"]
+    response = client.get(reverse("postings:formats") + "?hours_per_week=20&goal=deep")
+    assert response.context["advice"]["formats"][0].startswith("Internship")
+    response = client.get(reverse("postings:formats") + "?hours_per_week=12&goal=earn")
+    assert "compensation=paid" in response.context["advice"]["link"]
+    response = client.get(reverse("postings:formats") + "?hours_per_week=abc&goal=zzz")
+    assert response.status_code == 400
+
+
+def test_student_dashboard_recommends_by_skills_and_hours(rf):
+    from postings.views import recommended_panel
+
+    student = StudentProfileFactory(skills=["python", "sql"], hours_per_week=10).user
+    best = PostingFactory(title="Best", skills=["python", "sql"])
+    PostingFactory(title="Some", skills=["python", "figma"])
+    PostingFactory(title="Too many hours", skills=["python", "sql"], effort_hours=100)
+    PostingFactory(title="Not published", skills=["python", "sql"], status="draft")
+    request = rf.get("/dashboard/")
+    request.user = student
+    template, context = recommended_panel(request)
+    titles = [p.title for p in context["postings"]]
+    assert titles[:2] == ["Best", "Some"]
+    assert "Too many hours" not in titles and "Not published" not in titles
+    assert best.pk == context["postings"][0].pk
