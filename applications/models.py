@@ -8,10 +8,31 @@ that changes a status. The payments app reads these models and calls the service
 this app never imports payments.
 """
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from accounts.models import Employer
 from postings.models import Posting
+
+from .storage import private_storage
+
+
+def _private_name(prefix: str, filename: str) -> str:
+    """A random name under a private prefix; the original name is kept in the database only."""
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"private/{prefix}/{uuid.uuid4().hex}{suffix}"
+
+
+def cv_upload_to(instance, filename: str) -> str:
+    return _private_name(f"cv/{instance.posting_id}", filename)
+
+
+def submission_file_upload_to(instance, filename: str) -> str:
+    return _private_name(f"submissions/{instance.submission.milestone_id}", filename)
 
 
 class Application(models.Model):
@@ -25,7 +46,13 @@ class Application(models.Model):
         REJECTED = "rejected", "Not selected"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
+    class CloseReason(models.TextChoices):
+        FILLED = "filled", "Every seat was filled"
+        POSTING_CLOSED = "posting_closed", "The posting closed"
+
     OPEN = {Status.SUBMITTED, Status.SHORTLISTED, Status.OFFERED}
+    # The thread stays open while the application is open and into the assignment.
+    THREAD_OPEN = OPEN | {Status.ACCEPTED}
     TRANSITIONS: dict[str, set[str]] = {
         Status.SUBMITTED: {Status.SHORTLISTED, Status.OFFERED, Status.REJECTED, Status.WITHDRAWN},
         Status.SHORTLISTED: {Status.OFFERED, Status.REJECTED, Status.WITHDRAWN},
@@ -52,11 +79,18 @@ class Application(models.Model):
     # {"<question id>": "answer"} for the posting's screening questions.
     answers = models.JSONField(default=dict, blank=True)
     portfolio_links = models.JSONField(default=list, blank=True)
-    cv = models.FileField(upload_to="private/cv/%Y/%m/", blank=True)
+    cv = models.FileField(
+        upload_to=cv_upload_to, storage=private_storage, max_length=300, blank=True
+    )
+    cv_name = models.CharField(max_length=255, blank=True)
     rejection_message = models.TextField(max_length=2000, blank=True)
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     # When the employer first answered (shortlist, offer or reject): the response rate uses it.
     employer_responded_at = models.DateTimeField(null=True, blank=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    # When the application left the open states, and why when nobody chose to close it.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -81,6 +115,10 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} → {self.posting}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
 
 
 class Assignment(models.Model):
@@ -117,6 +155,13 @@ class Assignment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
+    # Cancellation by agreement: each side's consent; both -> cancelled.
+    cancel_agreed_by_student_at = models.DateTimeField(null=True, blank=True)
+    cancel_agreed_by_employer_at = models.DateTimeField(null=True, blank=True)
+    # Ratings are accepted until then; afterwards the unanswered side's rating is published.
+    rating_due_at = models.DateTimeField(null=True, blank=True)
+    # The student decides whether this work appears on their public record.
+    show_on_record = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -127,6 +172,8 @@ class Assignment(models.Model):
                 condition=models.Q(status="awaiting_funding"),
                 name="assignment_funding_due",
             ),
+            models.Index(fields=["student", "status"], name="assignment_student_status"),
+            models.Index(fields=["posting", "status"], name="assignment_posting_status"),
         ]
 
     def __str__(self) -> str:
@@ -135,6 +182,10 @@ class Assignment(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.amount > 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in {self.Status.AWAITING_FUNDING, self.Status.ACTIVE}
 
 
 class Milestone(models.Model):
@@ -185,9 +236,23 @@ class Milestone(models.Model):
                 name="milestone_approved",
             ),
         ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="milestone_amount_ge_0")
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.assignment})"
+
+    @property
+    def is_done(self) -> bool:
+        """Nothing more happens to it: paid, resolved, or approved with nothing to pay."""
+        return self.status in {self.Status.PAID, self.Status.RESOLVED} or (
+            self.status == self.Status.APPROVED and self.amount == 0
+        )
+
+    @property
+    def can_submit(self) -> bool:
+        return self.status in {self.Status.OPEN, self.Status.REVISION_REQUESTED}
 
 
 class Dispute(models.Model):
@@ -222,3 +287,145 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute on {self.milestone}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class Submission(models.Model):
+    """One version of a milestone's deliverable; every version is kept."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        REVISION_REQUESTED = "revision_requested", "Revision requested"
+        APPROVED = "approved", "Approved"
+        AUTO_APPROVED = "auto_approved", "Approved automatically"
+        DISPUTED = "disputed", "Disputed"
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="submissions")
+    version = models.PositiveSmallIntegerField()
+    note = models.TextField(max_length=5000, blank=True)
+    links = models.JSONField(default=list, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    # The employer's answer to this version (the revision request's feedback).
+    feedback = models.TextField(max_length=5000, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["milestone", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["milestone", "version"], name="submission_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.milestone} v{self.version}"
+
+
+class SubmissionFile(models.Model):
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(
+        upload_to=submission_file_upload_to, storage=private_storage, max_length=300
+    )
+    original_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    # The type found in the content (pdf, png, zip, ...), not the one the browser claimed.
+    kind = models.CharField(max_length=10)
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["submission", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Rating(models.Model):
+    """One side's rating of the other after completion; double-blind until ``published_at``."""
+
+    class Direction(models.TextChoices):
+        BY_STUDENT = "by_student", "The student rated the employer"
+        BY_EMPLOYER = "by_employer", "The employer rated the student"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="ratings")
+    direction = models.CharField(max_length=12, choices=Direction.choices)
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Both parties, kept here so that averages are one indexed query.
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings_involved"
+    )
+    employer = models.ForeignKey(Employer, on_delete=models.CASCADE, related_name="ratings")
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when both sides have rated or the rating window closed: only then is it shown.
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "direction"], name="rating_one_per_side"),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_5"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["student", "direction"], name="rating_student"),
+            models.Index(fields=["employer", "direction"], name="rating_employer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 ({self.get_direction_display()})"
+
+
+class Message(models.Model):
+    """A message in the thread of an application (which continues into its assignment)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["application", "created_at"], name="message_thread")]
+
+    def __str__(self) -> str:
+        return f"Message from {self.sender} on {self.application_id}"
+
+
+class ReInvite(models.Model):
+    """An employer invites a student they completed work with to apply to a new posting."""
+
+    posting = models.ForeignKey(Posting, on_delete=models.CASCADE, related_name="reinvites")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reinvites"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The completed work that makes the invitation possible.
+    source_assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="reinvites"
+    )
+    message = models.TextField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["posting", "student"], name="reinvite_once")]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.student} to {self.posting}"

@@ -1,0 +1,482 @@
+"""Reads with logic: who may see what, the employer's pipeline, records, dashboards.
+
+Visibility rule for every object of this app: the student it belongs to and the members of the
+posting's employer see it; staff see the thread and the deliverables of an assignment that has
+(or had) a dispute. For anyone else it does not exist (404), so existence never leaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Employer, StudentProfile, User
+from accounts.selectors import employer_for_user
+from postings.models import Posting
+
+from .models import (
+    Application,
+    Assignment,
+    Dispute,
+    Message,
+    Milestone,
+    Rating,
+    Submission,
+    SubmissionFile,
+)
+
+STUDENT = "student"
+EMPLOYER = "employer"
+STAFF = "staff"
+
+
+def _authenticated(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def _role_for(user, *, student_id: int, employer_id: int, disputed: bool) -> str | None:
+    if not _authenticated(user):
+        return None
+    if user.pk == student_id:
+        return STUDENT
+    employer = employer_for_user(user)
+    if employer is not None and employer.pk == employer_id:
+        return EMPLOYER
+    if user.is_staff and disputed:
+        return STAFF
+    return None
+
+
+def _has_dispute(application_id: int) -> bool:
+    return Dispute.objects.filter(milestone__assignment__application_id=application_id).exists()
+
+
+def application_role(*, application: Application, user) -> str | None:
+    """How ``user`` sees the application: student, employer, staff (disputed only) or None."""
+    role = _role_for(
+        user,
+        student_id=application.student_id,
+        employer_id=application.posting.employer_id,
+        disputed=False,
+    )
+    if role is None and _authenticated(user) and user.is_staff and _has_dispute(application.pk):
+        role = STAFF
+    return role
+
+
+def application_get_for_user(*, pk: int, user) -> tuple[Application, str]:
+    application = (
+        Application.objects.select_related(
+            "posting__employer", "student__student_profile", "assignment"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    role = application_role(application=application, user=user) if application else None
+    if role is None:
+        raise Http404("No such application.")
+    return application, role
+
+
+def assignment_role(*, assignment: Assignment, user) -> str | None:
+    role = _role_for(
+        user,
+        student_id=assignment.student_id,
+        employer_id=assignment.posting.employer_id,
+        disputed=False,
+    )
+    if (
+        role is None
+        and _authenticated(user)
+        and user.is_staff
+        and Dispute.objects.filter(milestone__assignment=assignment).exists()
+    ):
+        role = STAFF
+    return role
+
+
+def assignment_get_for_user(*, pk: int, user) -> tuple[Assignment, str]:
+    assignment = (
+        Assignment.objects.select_related("posting__employer", "student", "application")
+        .filter(pk=pk)
+        .first()
+    )
+    role = assignment_role(assignment=assignment, user=user) if assignment else None
+    if role is None:
+        raise Http404("No such assignment.")
+    return assignment, role
+
+
+def milestone_get_for_user(*, pk: int, user) -> tuple[Milestone, str]:
+    milestone = (
+        Milestone.objects.select_related("assignment__posting__employer", "assignment__student")
+        .filter(pk=pk)
+        .first()
+    )
+    role = assignment_role(assignment=milestone.assignment, user=user) if milestone else None
+    if role is None:
+        raise Http404("No such milestone.")
+    return milestone, role
+
+
+def submission_file_get_for_user(*, pk: int, user) -> SubmissionFile:
+    item = (
+        SubmissionFile.objects.select_related("submission__milestone__assignment__posting")
+        .filter(pk=pk)
+        .first()
+    )
+    if (
+        item is None
+        or assignment_role(assignment=item.submission.milestone.assignment, user=user) is None
+    ):
+        raise Http404("No such file.")
+    return item
+
+
+def milestones_with_submissions(assignment: Assignment) -> list[Milestone]:
+    """The milestones with every submission version, its files and the dispute."""
+    return list(
+        assignment.milestones.select_related("dispute").prefetch_related(
+            Prefetch(
+                "submissions",
+                queryset=Submission.objects.select_related("submitted_by", "reviewed_by")
+                .prefetch_related("files")
+                .order_by("-version"),
+            )
+        )
+    )
+
+
+def thread_messages(application: Application) -> QuerySet[Message]:
+    return application.messages.select_related("sender")
+
+
+# --- Ratings and the verified record ---------------------------------------------------------
+
+
+def ratings_visible(*, assignment: Assignment, role: str | None) -> dict[str, Rating | None]:
+    """Each side's rating as ``role`` may see it: your own always, the other's once published."""
+    shown: dict[str, Rating | None] = {"by_student": None, "by_employer": None}
+    own = {STUDENT: Rating.Direction.BY_STUDENT, EMPLOYER: Rating.Direction.BY_EMPLOYER}.get(
+        role or ""
+    )
+    for rating in assignment.ratings.all():
+        if rating.published_at is not None or rating.direction == own:
+            shown[rating.direction] = rating
+    return shown
+
+
+def _completed_count():
+    return Coalesce(
+        Subquery(
+            Assignment.objects.filter(
+                student=OuterRef("student"), status=Assignment.Status.COMPLETED
+            )
+            .values("student")
+            .annotate(n=Count("pk"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def _student_rating():
+    return Subquery(
+        Rating.objects.filter(
+            student=OuterRef("student"),
+            direction=Rating.Direction.BY_EMPLOYER,
+            published_at__isnull=False,
+        )
+        .values("student")
+        .annotate(avg=Avg("score"))
+        .values("avg")
+    )
+
+
+def student_rating_summary(student: User) -> dict:
+    figures = Rating.objects.filter(
+        student=student, direction=Rating.Direction.BY_EMPLOYER, published_at__isnull=False
+    ).aggregate(avg=Avg("score"), count=Count("pk"))
+    return figures
+
+
+@dataclass
+class RecordEntry:
+    assignment: Assignment
+    rating: Rating | None
+
+
+def record_entries(*, student: User, include_hidden: bool = False) -> list[RecordEntry]:
+    """Completed work for the verified record, with the employer's published rating."""
+    assignments = (
+        Assignment.objects.filter(student=student, status=Assignment.Status.COMPLETED)
+        .select_related("posting__employer")
+        .prefetch_related(
+            "posting__skills",
+            Prefetch(
+                "ratings",
+                queryset=Rating.objects.filter(
+                    direction=Rating.Direction.BY_EMPLOYER, published_at__isnull=False
+                ),
+                to_attr="employer_ratings",
+            ),
+        )
+        .order_by("-completed_at")
+    )
+    if not include_hidden:
+        assignments = assignments.filter(show_on_record=True)
+    return [
+        RecordEntry(assignment=a, rating=a.employer_ratings[0] if a.employer_ratings else None)
+        for a in assignments
+    ]
+
+
+def record_profile_for_viewer(*, slug: str, user) -> tuple[StudentProfile, bool]:
+    """The profile behind a record link, and whether the viewer is its owner.
+
+    The record is shown to everyone when the student made it public; otherwise only to the
+    student and to employers the student applied to (they share their profile by applying).
+    """
+    profile = StudentProfile.objects.select_related("user").filter(public_slug=slug).first()
+    if profile is None:
+        raise Http404("No such record.")
+    is_owner = _authenticated(user) and user.pk == profile.user_id
+    if profile.record_public or is_owner:
+        return profile, is_owner
+    employer = employer_for_user(user) if _authenticated(user) else None
+    if (
+        employer is not None
+        and Application.objects.filter(
+            student_id=profile.user_id, posting__employer=employer
+        ).exists()
+    ):
+        return profile, False
+    raise Http404("No such record.")
+
+
+# --- The employer's pipeline -----------------------------------------------------------------
+
+PIPELINE_COLUMNS = [
+    (Application.Status.SUBMITTED, "New"),
+    (Application.Status.SHORTLISTED, "Shortlisted"),
+    (Application.Status.OFFERED, "Offered"),
+    (Application.Status.ACCEPTED, "Accepted"),
+    (Application.Status.REJECTED, "Not selected"),
+    ("closed", "Withdrawn, declined or expired"),
+]
+_CLOSED_COLUMN = {
+    Application.Status.WITHDRAWN,
+    Application.Status.DECLINED,
+    Application.Status.EXPIRED,
+}
+
+
+def pipeline_applications(*, posting: Posting) -> QuerySet[Application]:
+    """Every application to ``posting`` with the student's profile, record and rating, in one
+    query (subqueries), so the page costs the same for 5 or 500 applicants."""
+    return (
+        Application.objects.filter(posting=posting)
+        .select_related("student__student_profile")
+        .annotate(completed_count=_completed_count(), student_rating=_student_rating())
+        .order_by("created_at", "id")
+    )
+
+
+def pipeline_columns(applications) -> list[tuple[str, str, list[Application]]]:
+    buckets: dict[str, list[Application]] = {key: [] for key, _ in PIPELINE_COLUMNS}
+    for application in applications:
+        key = "closed" if application.status in _CLOSED_COLUMN else application.status
+        buckets[key].append(application)
+    return [(key, label, buckets[key]) for key, label in PIPELINE_COLUMNS]
+
+
+def employer_postings_with_counts(*, employer: Employer, limit: int | None = None):
+    postings = (
+        Posting.objects.filter(employer=employer)
+        .exclude(status__in=[Posting.Status.DRAFT, Posting.Status.REJECTED])
+        .annotate(
+            applicant_count=Count("applications", distinct=True),
+            new_count=Count(
+                "applications",
+                filter=Q(applications__status=Application.Status.SUBMITTED),
+                distinct=True,
+            ),
+            open_count=Count(
+                "applications",
+                filter=Q(applications__status__in=list(Application.OPEN)),
+                distinct=True,
+            ),
+        )
+        .order_by("-created_at", "-id")
+    )
+    return postings[:limit] if limit else postings
+
+
+# --- Lists -----------------------------------------------------------------------------------
+
+
+def applications_for_student(user: User) -> QuerySet[Application]:
+    return (
+        Application.objects.filter(student=user)
+        .select_related("posting__employer", "assignment")
+        .order_by("-created_at", "-id")
+    )
+
+
+def applications_visible(user) -> QuerySet[Application]:
+    """For the API's lists: a student's own applications, an employer's applicants."""
+    qs = Application.objects.select_related("posting__employer", "student")
+    if not _authenticated(user):
+        return qs.none()
+    if user.is_student:
+        return qs.filter(student=user)
+    employer = employer_for_user(user)
+    if employer is not None:
+        return qs.filter(posting__employer=employer)
+    return qs.none()
+
+
+def assignments_visible(user) -> QuerySet[Assignment]:
+    qs = Assignment.objects.select_related("posting__employer", "student")
+    if not _authenticated(user):
+        return qs.none()
+    if user.is_student:
+        return qs.filter(student=user)
+    employer = employer_for_user(user)
+    if employer is not None:
+        return qs.filter(posting__employer=employer)
+    if user.is_staff:
+        return qs.filter(Exists(Dispute.objects.filter(milestone__assignment=OuterRef("pk"))))
+    return qs.none()
+
+
+def _next_due():
+    return Min(
+        "milestones__due_at",
+        filter=Q(
+            milestones__status__in=[Milestone.Status.OPEN, Milestone.Status.REVISION_REQUESTED]
+        ),
+    )
+
+
+def assignments_list_for(user) -> QuerySet[Assignment]:
+    return assignments_visible(user).annotate(next_due_at=_next_due()).order_by("-created_at")
+
+
+# --- Money figures ---------------------------------------------------------------------------
+
+
+def _money_by_currency(milestones: QuerySet[Milestone]) -> list[dict]:
+    """Paid milestones plus the student's part of resolved disputes, per currency."""
+    paid = (
+        milestones.filter(status=Milestone.Status.PAID)
+        .values("assignment__currency")
+        .annotate(total=Sum("amount"))
+    )
+    resolved = (
+        milestones.filter(status=Milestone.Status.RESOLVED, dispute__student_amount__gt=0)
+        .values("assignment__currency")
+        .annotate(total=Sum("dispute__student_amount"))
+    )
+    totals: dict[str, int] = {}
+    for row in [*paid, *resolved]:
+        currency = row["assignment__currency"]
+        totals[currency] = totals.get(currency, 0) + (row["total"] or 0)
+    return [{"currency": c, "amount": a} for c, a in sorted(totals.items())]
+
+
+def student_earnings(user: User) -> list[dict]:
+    return _money_by_currency(Milestone.objects.filter(assignment__student=user))
+
+
+def employer_spend(employer: Employer) -> list[dict]:
+    return _money_by_currency(Milestone.objects.filter(assignment__posting__employer=employer))
+
+
+# --- Dashboards ------------------------------------------------------------------------------
+
+
+def student_dashboard(user: User, *, limit: int = 8) -> dict:
+    applications = list(
+        Application.objects.filter(student=user, status__in=list(Application.OPEN))
+        .select_related("posting__employer")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    offers = list(
+        Application.objects.filter(
+            student=user, status=Application.Status.OFFERED, offer_expires_at__gt=timezone.now()
+        )
+        .select_related("posting__employer")
+        .order_by("offer_expires_at")[:limit]
+    )
+    assignments = list(
+        Assignment.objects.filter(
+            student=user,
+            status__in=[Assignment.Status.AWAITING_FUNDING, Assignment.Status.ACTIVE],
+        )
+        .select_related("posting__employer")
+        .annotate(next_due_at=_next_due())
+        .order_by("next_due_at", "id")[:limit]
+    )
+    return {
+        "applications": applications,
+        "open_count": Application.objects.filter(
+            student=user, status__in=list(Application.OPEN)
+        ).count(),
+        "offers": offers,
+        "assignments": assignments,
+        "earnings": student_earnings(user),
+    }
+
+
+def employer_dashboard(employer: Employer, *, limit: int = 8) -> dict:
+    reviews = list(
+        Milestone.objects.filter(
+            assignment__posting__employer=employer, status=Milestone.Status.SUBMITTED
+        )
+        .select_related("assignment__posting", "assignment__student")
+        .order_by("review_due_at", "id")[:limit]
+    )
+    awaiting_funding = list(
+        Assignment.objects.filter(
+            posting__employer=employer, status=Assignment.Status.AWAITING_FUNDING
+        )
+        .select_related("posting", "student")
+        .order_by("funding_due_at", "id")[:limit]
+    )
+    return {
+        "employer": employer,
+        "postings": list(employer_postings_with_counts(employer=employer, limit=limit)),
+        "reviews": reviews,
+        "awaiting_funding": awaiting_funding,
+        "spend": employer_spend(employer),
+    }
+
+
+def disputes_open() -> QuerySet[Dispute]:
+    return Dispute.objects.filter(resolved_at__isnull=True).select_related(
+        "milestone__assignment__posting__employer", "milestone__assignment__student", "opened_by"
+    )
+
+
+def offer_deadline_passed(application: Application, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return bool(application.offer_expires_at and application.offer_expires_at <= now)

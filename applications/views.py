@@ -1,0 +1,516 @@
+"""Pages for applying, selecting, doing and reviewing the work. Views parse input, call one
+service, and render; objects the viewer may not see are 404 (see ``selectors``)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.selectors import employer_for_user
+from accounts.views import employer_required, student_required
+from marketplace.core.errors import DomainError
+from postings.models import Posting
+from postings.selectors import posting_get_owned, posting_get_visible
+
+from . import selectors, services
+from .forms import (
+    ApplyForm,
+    DisputeForm,
+    MessageForm,
+    OfferForm,
+    RatingForm,
+    ReInviteForm,
+    RejectForm,
+    RevisionForm,
+    SubmissionForm,
+    add_domain_error,
+)
+from .models import Application, Assignment, ReInvite
+from .selectors import EMPLOYER, STAFF, STUDENT
+
+
+def _attachment(field_file, filename: str, content_type: str) -> FileResponse:
+    """A private file, always as a download, never rendered by the browser."""
+    try:
+        handle = field_file.storage.open(field_file.name, "rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("The file is missing.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=filename, content_type=content_type
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Applying --------------------------------------------------------------------------------
+
+
+def _apply_blocker(posting: Posting) -> str:
+    if posting.status != Posting.Status.PUBLISHED:
+        return "This posting is not open for applications."
+    if posting.application_deadline <= timezone.now():
+        return "The application deadline for this posting has passed."
+    if posting.seats_left <= 0:
+        return "Every seat of this posting is taken: it no longer accepts applications."
+    return ""
+
+
+@student_required
+def apply(request, posting_pk: int):
+    posting = posting_get_visible(pk=posting_pk, user=request.user)
+    existing = Application.objects.filter(
+        posting=posting, student=request.user, status__in=list(Application.OPEN)
+    ).first()
+    if existing:
+        messages.info(request, "You have already applied to this posting.")
+        return redirect("applications:detail", existing.pk)
+    invite = ReInvite.objects.filter(posting=posting, student=request.user).first()
+    form = ApplyForm(request.POST or None, request.FILES or None, posting=posting)
+    blocker = _apply_blocker(posting)
+    if request.method == "POST" and blocker:
+        form.is_valid()
+        form.add_error(None, blocker)
+    elif request.method == "POST" and form.is_valid():
+        try:
+            application = services.application_submit(
+                posting=posting,
+                student=request.user,
+                cover_note=form.cleaned_data["cover_note"],
+                answers=form.answers(),
+                portfolio_links=form.links(),
+                cv=form.cleaned_data.get("cv"),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Your application was sent.")
+            return redirect("applications:detail", application.pk)
+    return render(
+        request,
+        "applications/apply.html",
+        {"posting": posting, "form": form, "blocker": blocker, "invite": invite},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@student_required
+def my_applications(request):
+    return render(
+        request,
+        "applications/my_applications.html",
+        {"applications": selectors.applications_for_student(request.user)},
+    )
+
+
+@login_required
+def application_detail(request, pk: int):
+    application, role = selectors.application_get_for_user(pk=pk, user=request.user)
+    posting = application.posting
+    questions = list(posting.questions.all())
+    answers = [(q, application.answers.get(str(q.pk), "")) for q in questions]
+    context = {
+        "application": application,
+        "posting": posting,
+        "role": role,
+        "answers": answers,
+        "thread": selectors.thread_messages(application),
+        "thread_open": application.status in Application.THREAD_OPEN and role != STAFF,
+        "message_form": MessageForm(),
+        "reject_form": RejectForm(),
+        "offer_form": OfferForm(),
+        "assignment": getattr(application, "assignment", None),
+        "offer_expired": selectors.offer_deadline_passed(application),
+    }
+    if role in (EMPLOYER, STAFF):
+        context["student_summary"] = {
+            "completed": Assignment.objects.filter(
+                student=application.student, status=Assignment.Status.COMPLETED
+            ).count(),
+            **selectors.student_rating_summary(application.student),
+        }
+    return render(request, "applications/detail.html", context)
+
+
+MOVES = {"withdraw", "shortlist", "reject", "offer", "accept", "decline"}
+
+
+@login_required
+@require_POST
+def application_move(request, pk: int, move: str):
+    application, role = selectors.application_get_for_user(pk=pk, user=request.user)
+    if move not in MOVES or role == STAFF:
+        raise Http404
+    actor = request.user
+    try:
+        if move == "withdraw":
+            services.application_withdraw(application=application, actor=actor)
+            messages.success(request, "Your application was withdrawn.")
+        elif move == "shortlist":
+            services.application_shortlist(application=application, actor=actor)
+            messages.success(request, f"{application.student.display_name} is shortlisted.")
+        elif move == "reject":
+            form = RejectForm(request.POST)
+            form.is_valid()
+            services.application_reject(
+                application=application,
+                actor=actor,
+                message=form.cleaned_data.get("message", ""),
+            )
+            messages.success(request, "The application was closed and the student told.")
+        elif move == "offer":
+            form = OfferForm(request.POST)
+            if not form.is_valid():
+                raise DomainError("Enter a valid date and time for the answer deadline.")
+            services.application_offer(
+                application=application,
+                actor=actor,
+                expires_at=form.cleaned_data.get("expires_at"),
+            )
+            messages.success(request, "The offer was sent.")
+        elif move == "accept":
+            assignment = services.application_accept(application=application, actor=actor)
+            messages.success(
+                request,
+                "You accepted the offer. "
+                + (
+                    "The work starts when the employer has funded it."
+                    if assignment.status == Assignment.Status.AWAITING_FUNDING
+                    else "The assignment has started."
+                ),
+            )
+            return redirect("applications:assignment", assignment.pk)
+        elif move == "decline":
+            services.application_decline(application=application, actor=actor)
+            messages.success(request, "You declined the offer.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return redirect(next_url)
+    return redirect("applications:detail", application.pk)
+
+
+@login_required
+@require_POST
+def message_post(request, pk: int):
+    application, role = selectors.application_get_for_user(pk=pk, user=request.user)
+    if role == STAFF:
+        raise Http404
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.message_send(
+                application=application, actor=request.user, body=form.cleaned_data["body"]
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, "Write a message first (at most 5000 characters).")
+    return redirect(reverse("applications:detail", args=[application.pk]) + "#thread")
+
+
+@login_required
+def cv_download(request, pk: int):
+    application, _role = selectors.application_get_for_user(pk=pk, user=request.user)
+    if not application.cv:
+        raise Http404("No CV.")
+    return _attachment(application.cv, application.cv_name or "cv", "application/octet-stream")
+
+
+# --- The employer's side ---------------------------------------------------------------------
+
+
+@employer_required
+def employer_postings(request):
+    return render(
+        request,
+        "applications/employer_postings.html",
+        {"postings": selectors.employer_postings_with_counts(employer=request.employer)},
+    )
+
+
+@login_required
+def pipeline(request, posting_pk: int):
+    posting = posting_get_owned(pk=posting_pk, user=request.user)
+    applications = list(selectors.pipeline_applications(posting=posting))
+    return render(
+        request,
+        "applications/pipeline.html",
+        {
+            "posting": posting,
+            "employer": posting.employer,
+            "columns": selectors.pipeline_columns(applications),
+            "total": len(applications),
+        },
+    )
+
+
+# --- Assignments -----------------------------------------------------------------------------
+
+
+@login_required
+def assignments(request):
+    items = selectors.assignments_list_for(request.user)
+    return render(request, "applications/assignments.html", {"assignments": items})
+
+
+@login_required
+def assignment_detail(request, pk: int):
+    assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
+    milestones = selectors.milestones_with_submissions(assignment)
+    has_work = any(m.submissions.all() for m in milestones)
+    own_side_agreed = (
+        assignment.cancel_agreed_by_student_at
+        if role == STUDENT
+        else assignment.cancel_agreed_by_employer_at
+    )
+    ratings = selectors.ratings_visible(assignment=assignment, role=role)
+    own_rating = ratings["by_student"] if role == STUDENT else ratings["by_employer"]
+    if role == STAFF:
+        own_rating = None
+    can_rate = (
+        role in (STUDENT, EMPLOYER)
+        and assignment.status == Assignment.Status.COMPLETED
+        and own_rating is None
+        and assignment.rating_due_at is not None
+        and assignment.rating_due_at > timezone.now()
+    )
+    return render(
+        request,
+        "applications/assignment.html",
+        {
+            "assignment": assignment,
+            "posting": assignment.posting,
+            "role": role,
+            "milestones": milestones,
+            "can_cancel": assignment.is_open and not has_work and role in (STUDENT, EMPLOYER),
+            "own_side_agreed": own_side_agreed,
+            "other_side_agreed": (
+                assignment.cancel_agreed_by_employer_at
+                if role == STUDENT
+                else assignment.cancel_agreed_by_student_at
+            ),
+            "ratings": ratings,
+            "own_rating": own_rating,
+            "can_rate": can_rate,
+            "rating_form": RatingForm(),
+            "revision_form": RevisionForm(),
+            "dispute_form": DisputeForm(),
+            "can_reinvite": role == EMPLOYER and assignment.status == Assignment.Status.COMPLETED,
+        },
+    )
+
+
+@login_required
+def submit(request, milestone_pk: int):
+    milestone, role = selectors.milestone_get_for_user(pk=milestone_pk, user=request.user)
+    if role != STUDENT:
+        raise Http404
+    assignment = milestone.assignment
+    form = SubmissionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            submission = services.submission_create(
+                milestone=milestone,
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                links=form.link_list(),
+                files=form.cleaned_data["files"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(
+                request, f"Version {submission.version} of “{milestone.title}” was submitted."
+            )
+            return redirect("applications:assignment", assignment.pk)
+    return render(
+        request,
+        "applications/submit.html",
+        {
+            "milestone": milestone,
+            "assignment": assignment,
+            "posting": assignment.posting,
+            "form": form,
+            "previous": milestone.submissions.order_by("-version").first(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+MILESTONE_MOVES = {"approve", "revision", "dispute"}
+
+
+@login_required
+@require_POST
+def milestone_move(request, pk: int, move: str):
+    milestone, role = selectors.milestone_get_for_user(pk=pk, user=request.user)
+    if move not in MILESTONE_MOVES or role == STAFF:
+        raise Http404
+    try:
+        if move == "approve":
+            services.milestone_approve(milestone=milestone, actor=request.user)
+            messages.success(request, f"“{milestone.title}” is approved.")
+        elif move == "revision":
+            form = RevisionForm(request.POST)
+            if not form.is_valid():
+                raise DomainError("Write what should change (feedback is required).")
+            services.milestone_request_revision(
+                milestone=milestone, actor=request.user, feedback=form.cleaned_data["feedback"]
+            )
+            messages.success(request, "The revision was requested.")
+        elif move == "dispute":
+            form = DisputeForm(request.POST)
+            if not form.is_valid():
+                raise DomainError("Give the reason for the dispute (at least 10 characters).")
+            services.dispute_open(
+                milestone=milestone, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+            messages.success(request, "The dispute was opened; staff will decide.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("applications:assignment", args=[milestone.assignment_id]))
+
+
+@login_required
+@require_POST
+def assignment_cancel(request, pk: int):
+    assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
+    if role == STAFF:
+        raise Http404
+    try:
+        assignment = services.assignment_cancel_agree(assignment=assignment, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if assignment.status == Assignment.Status.CANCELLED:
+            messages.success(request, "The assignment is cancelled.")
+        else:
+            messages.success(request, "You agreed to cancel; the other side must agree too.")
+    return redirect("applications:assignment", assignment.pk)
+
+
+@login_required
+@require_POST
+def rate(request, pk: int):
+    assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
+    if role == STAFF:
+        raise Http404
+    form = RatingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rating_create(
+                assignment=assignment,
+                actor=request.user,
+                score=form.cleaned_data["score"],
+                comment=form.cleaned_data["comment"],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Thank you: your rating is saved.")
+    else:
+        messages.error(request, "Choose a score from 1 to 5.")
+    return redirect("applications:assignment", assignment.pk)
+
+
+@login_required
+@require_POST
+def record_visibility(request, pk: int):
+    assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
+    if role != STUDENT:
+        raise Http404
+    services.assignment_set_on_record(
+        assignment=assignment, actor=request.user, show=request.POST.get("show") == "1"
+    )
+    messages.success(request, "Your public record is updated.")
+    return redirect("applications:assignment", assignment.pk)
+
+
+@login_required
+def file_download(request, pk: int):
+    item = selectors.submission_file_get_for_user(pk=pk, user=request.user)
+    return _attachment(item.file, item.original_name, item.content_type)
+
+
+@login_required
+def reinvite(request, pk: int):
+    assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
+    if role != EMPLOYER:
+        raise Http404
+    employer = employer_for_user(request.user)
+    form = ReInviteForm(request.POST or None, employer=employer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reinvite_create(
+                source_assignment=assignment,
+                posting=form.cleaned_data["posting"],
+                actor=request.user,
+                message=form.cleaned_data["message"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"{assignment.student.display_name} is invited to apply.")
+            return redirect("applications:assignment", assignment.pk)
+    return render(
+        request,
+        "applications/reinvite.html",
+        {"assignment": assignment, "form": form, "student": assignment.student},
+    )
+
+
+# --- The verified record and staff -----------------------------------------------------------
+
+
+def record(request, slug: str):
+    profile, is_owner = selectors.record_profile_for_viewer(slug=slug, user=request.user)
+    entries = selectors.record_entries(student=profile.user)
+    summary = selectors.student_rating_summary(profile.user)
+    return render(
+        request,
+        "applications/record.html",
+        {
+            "profile": profile,
+            "student": profile.user,
+            "entries": entries,
+            "summary": summary,
+            "is_owner": is_owner,
+        },
+    )
+
+
+@login_required
+def disputes(request):
+    if not request.user.is_staff:
+        raise Http404
+    return render(request, "applications/disputes.html", {"disputes": selectors.disputes_open()})
+
+
+# --- Dashboard panels ------------------------------------------------------------------------
+
+
+def student_panel(request):
+    user = request.user
+    if not user.is_authenticated or not user.is_student:
+        return None
+    data = selectors.student_dashboard(user)
+    data["record_slug"] = getattr(getattr(user, "student_profile", None), "public_slug", "")
+    return "applications/panel_student.html", data
+
+
+def employer_panel(request):
+    user = request.user
+    if not user.is_authenticated or not user.is_employer:
+        return None
+    employer = employer_for_user(user)
+    if employer is None:
+        return None
+    return "applications/panel_employer.html", selectors.employer_dashboard(employer)
