@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "accounts",
     "postings",
     "applications",
+    "payments",
     "notifications",
 ]
 
@@ -404,3 +406,29 @@ for _name, _task in {
     "applications-publish-ratings": "applications.publish_ratings",
 }.items():
     CELERY_BEAT_SCHEDULE[_name] = {"task": _task, "schedule": 60.0}
+
+# --- Payments ---------------------------------------------------------------------------------
+# No STRIPE_SECRET_KEY: the offline test provider ("test mode: no real money moves").
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# The signing secrets of the webhook endpoints (platform and Connect), comma-separated.
+STRIPE_WEBHOOK_SECRET = env.list("STRIPE_WEBHOOK_SECRET", default=[])
+# Only for a local stand-in of the Stripe API (tests); empty means Stripe itself.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20.0)
+STRIPE_NETWORK_RETRY_DELAY = env.float("STRIPE_NETWORK_RETRY_DELAY", default=0.5)
+STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="")
+PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
+# A payout (or refund) whose provider call failed transiently is retried with exponential
+# backoff from PAYOUT_RETRY_BASE_SECONDS; after PAYOUT_MAX_RETRIES attempts it waits for staff.
+PAYOUT_MAX_RETRIES = env.int("PAYOUT_MAX_RETRIES", default=8)
+PAYOUT_RETRY_BASE_SECONDS = env.int("PAYOUT_RETRY_BASE_SECONDS", default=60)
+# A payout left "processing" longer than this (a worker died mid-call) is run again.
+PAYOUT_PROCESSING_LEASE = timedelta(
+    seconds=env.int("PAYOUT_PROCESSING_LEASE_SECONDS", default=600)
+)
+PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=500)
+CELERY_BEAT_SCHEDULE["payments-sweep"] = {"task": "payments.sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.reconcile",
+    "schedule": crontab(hour=3, minute=17),
+}

@@ -4,12 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from marketplace.core import health
 from marketplace.core import views as core_views
+from payments import webhooks as payments_webhooks
 
 api_v1 = [
     path("", include("accounts.api")),
     path("", include("notifications.api")),
     path("", include("postings.api")),
     path("", include("applications.api")),
+    path("", include("payments.api")),
 ]
 
 urlpatterns = [
@@ -22,6 +24,8 @@ urlpatterns = [
     path("dashboard/", core_views.dashboard, name="dashboard"),
     path("", include("applications.urls")),
     path("notifications/", include("notifications.urls")),
+    path("payments/", include("payments.urls")),
+    path("webhooks/stripe/", payments_webhooks.stripe_webhook, name="stripe-webhook"),
     path("postings/", include("postings.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

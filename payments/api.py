@@ -1,0 +1,112 @@
+"""Payments API: the same reads as the pages, and starting a funding (returns the checkout URL)."""
+
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import employer_for_user
+from applications.models import Assignment
+from marketplace.core.errors import NotPermitted
+
+from . import selectors, services
+from .models import Funding, Payout
+from .serializers import (
+    FundingSerializer,
+    FundingStartSerializer,
+    PayoutAccountSerializer,
+    PayoutSerializer,
+)
+
+
+class FundingList(generics.ListAPIView):
+    """The employer's fundings (all of them for staff)."""
+
+    serializer_class = FundingSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        if user.is_staff:
+            return Funding.objects.prefetch_related("refunds")
+        employer = employer_for_user(user)
+        if employer is None:
+            return Funding.objects.none()
+        return selectors.fundings_for_employer(employer=employer)
+
+
+class FundingDetail(generics.RetrieveAPIView):
+    serializer_class = FundingSerializer
+
+    def get_queryset(self):
+        return FundingList.get_queryset(self)
+
+
+class PayoutList(generics.ListAPIView):
+    """The student's payouts (all of them for staff)."""
+
+    serializer_class = PayoutSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        if user.is_staff:
+            return Payout.objects.select_related("milestone")
+        return selectors.payouts_for_student(student=user)
+
+
+class PayoutAccountView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=PayoutAccountSerializer)
+    def get(self, request):
+        if not request.user.is_student:
+            raise NotPermitted("Only students have a payout account.")
+        account = selectors.payout_account_for(student=request.user)
+        if account is None:
+            return Response(
+                {
+                    "status": "none",
+                    "transfers_active": False,
+                    "payouts_enabled": False,
+                    "details_submitted": False,
+                    "ready_at": None,
+                }
+            )
+        return Response(PayoutAccountSerializer(account).data)
+
+
+class FundingStart(APIView):
+    """Start (or resume) paying for an assignment; answers with the checkout URL to open."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=FundingStartSerializer, responses={201: FundingSerializer})
+    def post(self, request, assignment_pk: int):
+        serializer = FundingStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignment = get_object_or_404(
+            Assignment.objects.select_related("posting"), pk=assignment_pk
+        )
+        funding = services.funding_start(
+            assignment=assignment,
+            actor=request.user,
+            amount=serializer.validated_data.get("amount"),
+            currency=serializer.validated_data.get("currency"),
+        )
+        data = FundingSerializer(funding).data
+        data["checkout_url"] = request.build_absolute_uri(funding.checkout_url)
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [
+    path("payments/fundings/", FundingList.as_view(), name="api-fundings"),
+    path("payments/fundings/<int:pk>/", FundingDetail.as_view(), name="api-funding"),
+    path("payments/payouts/", PayoutList.as_view(), name="api-payouts"),
+    path("payments/payout-account/", PayoutAccountView.as_view(), name="api-payout-account"),
+    path(
+        "payments/assignments/<int:assignment_pk>/funding/",
+        FundingStart.as_view(),
+        name="api-funding-start",
+    ),
+]

@@ -1,0 +1,211 @@
+"""The provider interface: what payments needs from a payment processor, in our own terms.
+
+Amounts cross this interface in our integer minor units (ISO 4217); each provider converts to its
+own units. Errors cross it as one of four classes that tell the caller what to do:
+
+- ``PaymentDeclined``: the user can fix it (another card, other details); say so.
+- ``PaymentActionRequired``: send the user to ``redirect_url`` (e.g. authentication).
+- ``ProviderUnavailable``: transient (timeout, rate limit, 5xx): retry later with backoff.
+- ``ProviderError``: anything else, usually our fault (bad request, auth): logged, not retried.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PaymentError(Exception):
+    """Base class: ``message`` is safe to show to the user."""
+
+    user_message = "The payment provider refused the request."
+
+    def __init__(self, message: str = "", *, code: str = "", detail: str = ""):
+        super().__init__(message or self.user_message)
+        self.message = message or self.user_message
+        self.code = code
+        self.detail = detail
+
+
+class PaymentDeclined(PaymentError):
+    user_message = "The payment was declined. Please try another payment method."
+
+
+class PaymentActionRequired(PaymentError):
+    user_message = "The payment needs one more step from you."
+
+    def __init__(self, message: str = "", *, redirect_url: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.redirect_url = redirect_url
+
+
+class ProviderUnavailable(PaymentError):
+    user_message = "The payment provider is not reachable right now. Please try again shortly."
+
+
+class ProviderError(PaymentError):
+    user_message = "Something went wrong on our side with the payment provider. We are on it."
+
+
+class InvalidSignature(Exception):
+    """A webhook whose signature (or timestamp) does not check out."""
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    id: str
+    transfers_active: bool
+    payouts_enabled: bool
+    details_submitted: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.transfers_active and self.payouts_enabled
+
+
+@dataclass(frozen=True)
+class LineItem:
+    name: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    status: str  # open | complete | expired
+    payment_status: str  # paid | unpaid | no_payment_required
+    amount_total: int
+    currency: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    payment_intent_id: str = ""
+    charge_id: str = ""
+    expires_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    id: str
+    amount: int
+    currency: str
+    destination: str
+    transfer_group: str
+    source_transaction: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    reversed: bool = False
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    amount: int
+    currency: str
+    status: str  # pending | succeeded | failed | canceled | requires_action
+    payment_intent_id: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """An event, verified: what it is and which object it is about (to be re-fetched)."""
+
+    id: str
+    type: str
+    object_id: str
+    object_type: str
+    account: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class PaymentProvider(ABC):
+    name: str = ""
+    test_mode: bool = False
+
+    # --- Connected accounts (students) ---------------------------------------------------------
+    @abstractmethod
+    def account_create(
+        self, *, email: str, student_id: int, idempotency_key: str
+    ) -> ConnectedAccount: ...
+
+    @abstractmethod
+    def account_retrieve(self, account_id: str) -> ConnectedAccount: ...
+
+    @abstractmethod
+    def account_link_create(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        """A fresh, single-use onboarding URL on the provider's site."""
+
+    # --- Funding (Checkout on the platform account) --------------------------------------------
+    @abstractmethod
+    def checkout_create(
+        self,
+        *,
+        line_items: list[LineItem],
+        currency: str,
+        transfer_group: str,
+        metadata: dict[str, str],
+        customer_email: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+    ) -> CheckoutSession: ...
+
+    @abstractmethod
+    def checkout_retrieve(self, session_id: str) -> CheckoutSession: ...
+
+    @abstractmethod
+    def checkout_expire(self, session_id: str) -> None:
+        """Close an open session so that it can no longer be paid (no-op when not open)."""
+
+    # --- Transfers to connected accounts -------------------------------------------------------
+    @abstractmethod
+    def transfer_create(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        source_transaction: str,
+        transfer_group: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> Transfer: ...
+
+    @abstractmethod
+    def transfer_retrieve(self, transfer_id: str) -> Transfer: ...
+
+    @abstractmethod
+    def transfers_list(self, *, transfer_group: str) -> list[Transfer]: ...
+
+    # --- Refunds -------------------------------------------------------------------------------
+    @abstractmethod
+    def refund_create(
+        self,
+        *,
+        payment_intent_id: str,
+        amount: int,
+        currency: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> RefundResult: ...
+
+    @abstractmethod
+    def refund_retrieve(self, refund_id: str) -> RefundResult: ...
+
+    # --- Events --------------------------------------------------------------------------------
+    @abstractmethod
+    def event_parse(self, *, payload: bytes, signature: str) -> ProviderEvent:
+        """Verify ``signature`` over the raw ``payload``; raise ``InvalidSignature`` otherwise."""
+
+
+def event_from_dict(data: dict[str, Any]) -> ProviderEvent:
+    """Our view of a provider event dict (Stripe's shape, which the test provider copies)."""
+    obj = (data.get("data") or {}).get("object") or {}
+    return ProviderEvent(
+        id=str(data.get("id", "")),
+        type=str(data.get("type", "")),
+        object_id=str(obj.get("id", "")),
+        object_type=str(obj.get("object", "")),
+        account=str(data.get("account") or ""),
+        payload=data,
+    )

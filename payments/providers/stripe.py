@@ -1,0 +1,366 @@
+"""Stripe, through the official library's ``StripeClient``. The only module that imports ``stripe``.
+
+Separate charges and transfers on Connect: Checkout Sessions on the platform account, Express
+connected accounts for students, Transfers with ``source_transaction`` and ``transfer_group``,
+Refunds on the payment intent. Every write carries the caller's idempotency key (Stripe keeps
+them for 24 hours); the library retries network errors and 5xx itself (``max_network_retries=2``),
+and whatever still fails is translated into one of the errors in ``base``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from .base import (
+    CheckoutSession,
+    ConnectedAccount,
+    InvalidSignature,
+    LineItem,
+    PaymentActionRequired,
+    PaymentDeclined,
+    PaymentProvider,
+    ProviderError,
+    ProviderUnavailable,
+    RefundResult,
+    Transfer,
+    event_from_dict,
+)
+
+logger = logging.getLogger(__name__)
+
+# Where Stripe's smallest unit is not ISO's minor unit: ISK and UGX are zero-decimal in ISO 4217
+# but Stripe takes them as two-decimal amounts (a multiple of 100).
+_TWO_DECIMAL_FOR_STRIPE = frozenset({"ISK", "UGX"})
+# Stripe's three-decimal currencies need the last digit to be 0.
+_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+
+
+def to_stripe_amount(amount: int, currency: str) -> int:
+    currency = currency.upper()
+    if currency in _TWO_DECIMAL_FOR_STRIPE:
+        return amount * 100
+    if currency in _THREE_DECIMAL and amount % 10:
+        raise ProviderError(
+            f"Stripe takes {currency} amounts in multiples of 10 minor units; got {amount}.",
+            code="amount_precision",
+        )
+    return amount
+
+
+def from_stripe_amount(amount: int, currency: str) -> int:
+    currency = (currency or "").upper()
+    if currency in _TWO_DECIMAL_FOR_STRIPE:
+        return amount // 100
+    return amount
+
+
+class _RequestsClient(stripe.RequestsClient):
+    """The library's client with a configurable retry delay (tests make it short)."""
+
+    def _sleep_time_seconds(self, num_retries: int) -> float:
+        base = float(getattr(settings, "STRIPE_NETWORK_RETRY_DELAY", 0.5))
+        return min(base * (2 ** max(num_retries - 1, 0)), 5.0)
+
+
+def _translate(exc: stripe.StripeError, action: str) -> Exception:
+    """The four answers of ``base`` for what the library raised."""
+    detail = f"{action}: {type(exc).__name__} {exc.http_status or ''} {exc.code or ''} {exc}"
+    if isinstance(exc, stripe.CardError):
+        if exc.code == "authentication_required":
+            return PaymentActionRequired(code=exc.code or "", detail=detail)
+        return PaymentDeclined(exc.user_message or "", code=exc.code or "", detail=detail)
+    if isinstance(exc, stripe.RateLimitError | stripe.APIConnectionError):
+        return ProviderUnavailable(code=exc.code or "unavailable", detail=detail)
+    if isinstance(exc, stripe.APIError) and (exc.http_status or 500) >= 500:
+        return ProviderUnavailable(code=exc.code or "unavailable", detail=detail)
+    if isinstance(exc, stripe.APIError) and exc.http_status == 409:
+        return ProviderUnavailable(code=exc.code or "conflict", detail=detail)
+    logger.error("Stripe refused %s", detail)
+    return ProviderError(code=exc.code or "provider_error", detail=detail)
+
+
+def _dict(obj: Any) -> dict[str, Any]:
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj or {})
+
+
+class StripeProvider(PaymentProvider):
+    name = "stripe"
+    test_mode = False
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        webhook_secrets: list[str],
+        api_base: str = "",
+        timeout: float = 20.0,
+        connect_country: str = "",
+    ):
+        base_addresses = {}
+        if api_base:
+            # A local stand-in of the Stripe API (tests): every base address points there.
+            base_addresses = {"api": api_base, "connect": api_base, "files": api_base}
+        self.client = stripe.StripeClient(
+            api_key,
+            max_network_retries=2,
+            base_addresses=base_addresses,  # type: ignore[arg-type]
+            http_client=_RequestsClient(timeout=timeout),
+        )
+        self.webhook_secrets = [s for s in webhook_secrets if s]
+        self.connect_country = connect_country
+        self.test_mode = api_key.startswith("sk_test_") or api_key.startswith("rk_test_")
+
+    def _call(self, action: str, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except stripe.StripeError as exc:
+            raise _translate(exc, action) from exc
+
+    # --- Connected accounts --------------------------------------------------------------------
+    @staticmethod
+    def _account(data: dict[str, Any]) -> ConnectedAccount:
+        capabilities = data.get("capabilities") or {}
+        return ConnectedAccount(
+            id=data["id"],
+            transfers_active=capabilities.get("transfers") == "active",
+            payouts_enabled=bool(data.get("payouts_enabled")),
+            details_submitted=bool(data.get("details_submitted")),
+        )
+
+    def account_create(
+        self, *, email: str, student_id: int, idempotency_key: str
+    ) -> ConnectedAccount:
+        params: dict[str, Any] = {
+            "type": "express",
+            "email": email,
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"student_id": str(student_id)},
+        }
+        if self.connect_country:
+            params["country"] = self.connect_country
+        account = self._call(
+            "account create",
+            self.client.v1.accounts.create,
+            params,
+            {"idempotency_key": idempotency_key},
+        )
+        return self._account(_dict(account))
+
+    def account_retrieve(self, account_id: str) -> ConnectedAccount:
+        account = self._call("account retrieve", self.client.v1.accounts.retrieve, account_id)
+        return self._account(_dict(account))
+
+    def account_link_create(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        link = self._call(
+            "account link create",
+            self.client.v1.account_links.create,
+            {
+                "account": account_id,
+                "refresh_url": refresh_url,
+                "return_url": return_url,
+                "type": "account_onboarding",
+            },
+        )
+        return _dict(link)["url"]
+
+    # --- Checkout ------------------------------------------------------------------------------
+    @staticmethod
+    def _session(data: dict[str, Any]) -> CheckoutSession:
+        currency = (data.get("currency") or "").upper()
+        intent = data.get("payment_intent") or ""
+        charge = ""
+        if isinstance(intent, dict):
+            latest = intent.get("latest_charge") or ""
+            charge = latest.get("id", "") if isinstance(latest, dict) else latest
+            intent = intent.get("id", "")
+        return CheckoutSession(
+            id=data["id"],
+            url=data.get("url") or "",
+            status=data.get("status") or "",
+            payment_status=data.get("payment_status") or "",
+            amount_total=from_stripe_amount(int(data.get("amount_total") or 0), currency),
+            currency=currency,
+            metadata=dict(data.get("metadata") or {}),
+            payment_intent_id=intent,
+            charge_id=charge,
+            expires_at=data.get("expires_at"),
+        )
+
+    def checkout_create(
+        self,
+        *,
+        line_items: list[LineItem],
+        currency: str,
+        transfer_group: str,
+        metadata: dict[str, str],
+        customer_email: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+    ) -> CheckoutSession:
+        params = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": currency.lower(),
+                        "unit_amount": to_stripe_amount(item.amount, currency),
+                        "product_data": {"name": item.name[:250]},
+                    },
+                }
+                for item in line_items
+            ],
+            "payment_intent_data": {"transfer_group": transfer_group, "metadata": metadata},
+            "metadata": metadata,
+            "client_reference_id": metadata.get("funding_id", ""),
+            "customer_email": customer_email,
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        }
+        session = self._call(
+            "checkout create",
+            self.client.v1.checkout.sessions.create,
+            params,
+            {"idempotency_key": idempotency_key},
+        )
+        return self._session(_dict(session))
+
+    def checkout_retrieve(self, session_id: str) -> CheckoutSession:
+        session = self._call(
+            "checkout retrieve",
+            self.client.v1.checkout.sessions.retrieve,
+            session_id,
+            {"expand": ["payment_intent"]},
+        )
+        return self._session(_dict(session))
+
+    def checkout_expire(self, session_id: str) -> None:
+        session = self.checkout_retrieve(session_id)
+        if session.status == "open":
+            self._call(
+                "checkout expire",
+                self.client.v1.checkout.sessions.expire,
+                session_id,
+                None,
+                {"idempotency_key": f"expire:{session_id}"},
+            )
+
+    # --- Transfers -----------------------------------------------------------------------------
+    @staticmethod
+    def _transfer(data: dict[str, Any]) -> Transfer:
+        currency = (data.get("currency") or "").upper()
+        return Transfer(
+            id=data["id"],
+            amount=from_stripe_amount(int(data.get("amount") or 0), currency),
+            currency=currency,
+            destination=data.get("destination") or "",
+            transfer_group=data.get("transfer_group") or "",
+            source_transaction=data.get("source_transaction") or "",
+            metadata=dict(data.get("metadata") or {}),
+            reversed=bool(data.get("reversed")),
+        )
+
+    def transfer_create(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        source_transaction: str,
+        transfer_group: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> Transfer:
+        params = {
+            "amount": to_stripe_amount(amount, currency),
+            "currency": currency.lower(),
+            "destination": destination,
+            "transfer_group": transfer_group,
+            "metadata": metadata,
+        }
+        if source_transaction:
+            # Funds the transfer from the charge itself: it does not wait for the balance.
+            params["source_transaction"] = source_transaction
+        transfer = self._call(
+            "transfer create",
+            self.client.v1.transfers.create,
+            params,
+            {"idempotency_key": idempotency_key},
+        )
+        return self._transfer(_dict(transfer))
+
+    def transfer_retrieve(self, transfer_id: str) -> Transfer:
+        transfer = self._call("transfer retrieve", self.client.v1.transfers.retrieve, transfer_id)
+        return self._transfer(_dict(transfer))
+
+    def transfers_list(self, *, transfer_group: str) -> list[Transfer]:
+        page = self._call(
+            "transfer list",
+            self.client.v1.transfers.list,
+            {"transfer_group": transfer_group, "limit": 100},
+        )
+        try:
+            return [self._transfer(_dict(item)) for item in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _translate(exc, "transfer list") from exc
+
+    # --- Refunds -------------------------------------------------------------------------------
+    @staticmethod
+    def _refund(data: dict[str, Any]) -> RefundResult:
+        currency = (data.get("currency") or "").upper()
+        return RefundResult(
+            id=data["id"],
+            amount=from_stripe_amount(int(data.get("amount") or 0), currency),
+            currency=currency,
+            status=data.get("status") or "",
+            payment_intent_id=data.get("payment_intent") or "",
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+    def refund_create(
+        self,
+        *,
+        payment_intent_id: str,
+        amount: int,
+        currency: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> RefundResult:
+        refund = self._call(
+            "refund create",
+            self.client.v1.refunds.create,
+            {
+                "payment_intent": payment_intent_id,
+                "amount": to_stripe_amount(amount, currency),
+                "metadata": metadata,
+            },
+            {"idempotency_key": idempotency_key},
+        )
+        return self._refund(_dict(refund))
+
+    def refund_retrieve(self, refund_id: str) -> RefundResult:
+        refund = self._call("refund retrieve", self.client.v1.refunds.retrieve, refund_id)
+        return self._refund(_dict(refund))
+
+    # --- Events --------------------------------------------------------------------------------
+    def event_parse(self, *, payload: bytes, signature: str):
+        """Check the ``Stripe-Signature`` header over the raw body against each configured secret
+        (the platform endpoint and the Connect endpoint each have one)."""
+        if not signature or not self.webhook_secrets:
+            raise InvalidSignature("missing signature or no webhook secret configured")
+        last: Exception | None = None
+        for secret in self.webhook_secrets:
+            try:
+                event = self.client.construct_event(payload, signature, secret)
+            except stripe.SignatureVerificationError as exc:
+                last = exc
+                continue
+            except ValueError as exc:  # not JSON
+                raise InvalidSignature(str(exc)) from exc
+            return event_from_dict(_dict(event))
+        raise InvalidSignature(str(last))

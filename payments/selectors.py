@@ -1,0 +1,242 @@
+"""Reads with logic: the funding quote, the pages' lists, and the ledger's checks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+
+from accounts.models import Employer
+from applications.models import Assignment
+from marketplace.core.errors import DomainError
+
+from .models import Funding, LedgerEntry, Payout, PayoutAccount, ReconciliationIssue, Refund
+from .money import fee_for
+
+Account = LedgerEntry.Account
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    title: str
+    amount: int
+    fee: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What the employer pays: each milestone, the platform fee (per milestone, summed)."""
+
+    currency: str
+    lines: list[QuoteLine]
+    amount: int
+    fee_percent: int
+    fee: int
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.fee
+
+
+def funding_quote(*, assignment: Assignment) -> Quote:
+    """The breakdown shown before paying; a funding keeps its own copy once started."""
+    funding = Funding.objects.filter(assignment=assignment).first()
+    percent = funding.fee_percent if funding else settings.PLATFORM_FEE_PERCENT
+    milestones = list(assignment.milestones.order_by("position", "id"))
+    if not assignment.is_paid:
+        raise DomainError("This assignment is for academic credit: there is nothing to fund.")
+    if sum(m.amount for m in milestones) != assignment.amount:
+        raise DomainError(
+            "The milestones' amounts do not add up to the assignment's amount; "
+            "please contact support before paying.",
+            code="amount_mismatch",
+        )
+    lines = [
+        QuoteLine(title=m.title, amount=m.amount, fee=fee_for(m.amount, percent))
+        for m in milestones
+        if m.amount > 0
+    ]
+    return Quote(
+        currency=assignment.currency,
+        lines=lines,
+        amount=sum(line.amount for line in lines),
+        fee_percent=percent,
+        fee=sum(line.fee for line in lines),
+    )
+
+
+def assignments_awaiting_funding(*, employer: Employer) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(
+            posting__employer=employer,
+            status=Assignment.Status.AWAITING_FUNDING,
+            amount__gt=0,
+        )
+        .select_related("posting", "student", "funding")
+        .order_by("funding_due_at", "pk")
+    )
+
+
+def fundings_for_employer(*, employer: Employer) -> QuerySet[Funding]:
+    return (
+        Funding.objects.filter(employer=employer)
+        .select_related("assignment__posting", "assignment__student")
+        .prefetch_related("refunds")
+        .order_by("-created_at", "-id")
+    )
+
+
+def payouts_for_student(*, student) -> QuerySet[Payout]:
+    return (
+        Payout.objects.filter(student=student)
+        .select_related("milestone", "assignment__posting__employer")
+        .order_by("-created_at", "-id")
+    )
+
+
+def earnings_summary(*, student) -> dict[str, dict[str, int]]:
+    """Per currency: paid, on the way (pending/processing), and waiting for review."""
+    summary: dict[str, dict[str, int]] = defaultdict(lambda: {"paid": 0, "pending": 0, "failed": 0})
+    rows = (
+        Payout.objects.filter(student=student)
+        .values("currency", "status")
+        .annotate(total=Sum("amount"))
+    )
+    for row in rows:
+        key = {"paid": "paid", "failed": "failed"}.get(row["status"], "pending")
+        summary[row["currency"]][key] += row["total"]
+    return dict(summary)
+
+
+def payout_account_for(*, student) -> PayoutAccount | None:
+    return PayoutAccount.objects.filter(student=student).first()
+
+
+def staff_overview() -> dict:
+    """The staff money view: totals per currency and account, what needs attention."""
+    balances: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in LedgerEntry.objects.values("currency", "account").annotate(total=Sum("amount")):
+        balances[row["currency"]][row["account"]] = row["total"]
+    return {
+        "balances": dict(balances),
+        "failed_payouts": Payout.objects.filter(status=Payout.Status.FAILED)
+        .select_related("student", "milestone")
+        .order_by("-failed_at")[:50],
+        "waiting_payouts": Payout.objects.filter(
+            status=Payout.Status.PENDING, waiting_for_account=True
+        ).count(),
+        "open_issues": ReconciliationIssue.objects.filter(resolved_at__isnull=True)
+        .select_related("assignment")
+        .order_by("-created_at")[:50],
+        "recent_fundings": Funding.objects.select_related(
+            "employer", "assignment__posting"
+        ).order_by("-created_at")[:20],
+        "recent_payouts": Payout.objects.select_related("student", "milestone").order_by(
+            "-created_at"
+        )[:20],
+        "failed_refunds": Refund.objects.filter(status=Refund.Status.FAILED).order_by(
+            "-created_at"
+        )[:50],
+    }
+
+
+def ledger_problems() -> list[str]:
+    """Every way the books are wrong; empty when they are right.
+
+    1. Each transaction sums to zero and has one currency.
+    2. Per funded assignment, the ledger matches our rows: the employer's charge is the
+       funding's total, the student's paid account is the sum of paid payouts, refunds the sum of
+       succeeded refunds; and the money is all accounted for: the funded amount equals what was
+       paid plus refunded plus still held (nothing held is negative).
+    """
+    problems: list[str] = []
+    unbalanced = (
+        LedgerEntry.objects.values("transaction_id")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .order_by("transaction_id")
+    )
+    for row in unbalanced:
+        problems.append(
+            f"transaction {row['transaction_id']} does not sum to zero (off by {row['total']})"
+        )
+    mixed = (
+        LedgerEntry.objects.values("transaction_id")
+        .annotate(currencies=Count("currency", distinct=True))
+        .filter(currencies__gt=1)
+        .order_by("transaction_id")
+    )
+    for row in mixed:
+        problems.append(f"transaction {row['transaction_id']} mixes currencies")
+
+    balances: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in (
+        LedgerEntry.objects.exclude(assignment=None)
+        .values("assignment_id", "account")
+        .annotate(total=Sum("amount"))
+    ):
+        balances[row["assignment_id"]][row["account"]] = row["total"]
+    paid_payouts = {
+        row["assignment_id"]: row["total"]
+        for row in Payout.objects.filter(status=Payout.Status.PAID)
+        .values("assignment_id")
+        .annotate(total=Sum("amount"))
+    }
+    refunded = {
+        row["assignment_id"]: (row["total"], row["fee"])
+        for row in Refund.objects.filter(status=Refund.Status.SUCCEEDED)
+        .values("assignment_id")
+        .annotate(total=Sum("amount"), fee=Sum("fee_amount"))
+    }
+    fundings = Funding.objects.filter(
+        Q(status=Funding.Status.PAID) | Q(assignment_id__in=list(balances))
+    ).values("assignment_id", "pk", "status", "amount", "fee_amount", "total_amount")
+    funded_ids = set()
+    for funding in fundings:
+        assignment_id = funding["assignment_id"]
+        funded_ids.add(assignment_id)
+        b = balances.get(assignment_id, {})
+        label = f"assignment #{assignment_id}"
+        if funding["status"] != Funding.Status.PAID:
+            if b:
+                problems.append(f"{label} has ledger entries but its funding is not paid")
+            continue
+        charged = -b.get(Account.EMPLOYER_FUNDING, 0)
+        paid = b.get(Account.STUDENT_PAID, 0)
+        refunds = b.get(Account.REFUNDS, 0)
+        held = b.get(Account.HELD, 0) + b.get(Account.STUDENT_PAYABLE, 0)
+        fee_kept = b.get(Account.PLATFORM_FEE, 0)
+        if charged != funding["total_amount"]:
+            problems.append(
+                f"{label}: the ledger has {charged} charged but the funding is "
+                f"{funding['total_amount']}"
+            )
+        if paid != paid_payouts.get(assignment_id, 0):
+            problems.append(
+                f"{label}: the ledger has {paid} paid to the student but the paid payouts "
+                f"sum to {paid_payouts.get(assignment_id, 0)}"
+            )
+        refund_total, refund_fee = refunded.get(assignment_id, (0, 0))
+        if refunds != refund_total:
+            problems.append(
+                f"{label}: the ledger has {refunds} refunded but the refunds sum to {refund_total}"
+            )
+        if funding["amount"] != paid + (refunds - refund_fee) + held:
+            problems.append(
+                f"{label}: funded {funding['amount']} != paid {paid} + refunded "
+                f"{refunds - refund_fee} + held {held}"
+            )
+        if fee_kept != funding["fee_amount"] - refund_fee:
+            problems.append(
+                f"{label}: the platform fee kept is {fee_kept}, expected "
+                f"{funding['fee_amount'] - refund_fee}"
+            )
+        if b.get(Account.HELD, 0) < 0 or b.get(Account.STUDENT_PAYABLE, 0) < 0:
+            problems.append(f"{label}: more was paid out or refunded than was held")
+    for assignment_id in set(balances) - funded_ids:
+        problems.append(f"assignment #{assignment_id} has ledger entries but no funding")
+    for payout in Payout.objects.filter(status=Payout.Status.PAID, transfer_id=None).values("pk"):
+        problems.append(f"payout #{payout['pk']} is paid without a transfer")
+    return problems

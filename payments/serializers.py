@@ -1,0 +1,66 @@
+from rest_framework import serializers
+
+from .models import Funding, Payout, PayoutAccount, Refund
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Refund
+        fields = ["id", "reason", "amount", "fee_amount", "currency", "status", "succeeded_at"]
+
+
+class FundingSerializer(serializers.ModelSerializer):
+    refunds = RefundSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Funding
+        fields = [
+            "id",
+            "assignment",
+            "status",
+            "currency",
+            "amount",
+            "fee_percent",
+            "fee_amount",
+            "total_amount",
+            "checkout_url",
+            "paid_at",
+            "created_at",
+            "refunds",
+        ]
+
+
+class PayoutSerializer(serializers.ModelSerializer):
+    milestone_title = serializers.CharField(source="milestone.title", read_only=True)
+
+    class Meta:
+        model = Payout
+        fields = [
+            "id",
+            "assignment",
+            "milestone",
+            "milestone_title",
+            "amount",
+            "currency",
+            "status",
+            "waiting_for_account",
+            "paid_at",
+            "created_at",
+        ]
+
+
+class PayoutAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PayoutAccount
+        fields = ["status", "transfers_active", "payouts_enabled", "details_submitted", "ready_at"]
+
+
+class FundingStartSerializer(serializers.Serializer):
+    """Optional checks: when given, they must match what the assignment costs."""
+
+    amount = serializers.IntegerField(
+        required=False, min_value=1, help_text="Total in minor units, milestones plus fee."
+    )
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217 code of the assignment."
+    )

@@ -1,0 +1,55 @@
+"""Celery adapters: ids in, one service call. Money tasks are ``acks_late`` (safe: every
+service here is idempotent); transient provider errors are retried by the services through
+``next_attempt_at`` and the beat sweep, never by long countdowns."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="payments.release_payout", acks_late=True)
+def release_payout(payout_id: int) -> str:
+    return services.payout_release(payout_id=payout_id).status
+
+
+@shared_task(name="payments.execute_refund", acks_late=True)
+def execute_refund(refund_id: int) -> str:
+    return services.refund_execute(refund_id=refund_id).status
+
+
+@shared_task(name="payments.handle_webhook_event", acks_late=True)
+def handle_webhook_event(event_pk: int) -> str:
+    return services.webhook_event_process(event_pk=event_pk).status
+
+
+@shared_task(name="payments.milestone_approved", acks_late=True)
+def milestone_approved(milestone_id: int) -> None:
+    services.milestone_release(milestone_id=milestone_id)
+
+
+@shared_task(name="payments.assignment_cancelled", acks_late=True)
+def assignment_cancelled(assignment_id: int) -> None:
+    from applications.models import Assignment
+
+    assignment = Assignment.objects.filter(pk=assignment_id).first()
+    if assignment is not None:
+        services.assignment_refund_unreleased(assignment=assignment)
+
+
+@shared_task(name="payments.dispute_resolved", acks_late=True)
+def dispute_resolved(dispute_id: int) -> None:
+    from applications.models import Dispute
+
+    dispute = Dispute.objects.filter(pk=dispute_id).first()
+    if dispute is not None:
+        services.dispute_settle(dispute=dispute)
+
+
+@shared_task(name="payments.sweep")
+def sweep() -> dict:
+    return vars(services.payments_sweep())
+
+
+@shared_task(name="payments.reconcile")
+def reconcile() -> int:
+    return services.ledger_reconcile()

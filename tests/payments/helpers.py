@@ -1,0 +1,54 @@
+"""Steps shared by the payment tests, each through the same services the pages use."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from applications.models import Milestone
+from payments import services
+from payments.models import Funding, LedgerEntry, PayoutAccount, WebhookEvent
+from payments.providers import get_provider
+from payments.providers.base import event_from_dict
+from payments.selectors import ledger_problems
+
+
+def pay_with_test_provider(funding: Funding) -> WebhookEvent:
+    """The employer presses "pay" on the test checkout page: the event goes the webhook way."""
+    provider = get_provider()
+    with transaction.atomic():
+        _url, event = provider.checkout_pay(funding.checkout_session_id)
+        row, _ = services.webhook_event_record(provider_name="test", event=event_from_dict(event))
+    return row
+
+
+def ready_account(student) -> PayoutAccount:
+    """The student finishes the test onboarding (an ``account.updated`` event)."""
+    provider = get_provider()
+    url = services.payout_account_onboarding_url(
+        student=student, refresh_url="http://x/refresh", return_url="http://x/return"
+    )
+    link_id = url.rstrip("/").split("/")[-1]
+    with transaction.atomic():
+        _url, event = provider.onboarding_complete(link_id=link_id)
+        services.webhook_event_record(provider_name="test", event=event_from_dict(event))
+    return PayoutAccount.objects.get(student=student)
+
+
+def approve(milestone: Milestone) -> Milestone:
+    """The applications side approved it (fixture: the row, not its service)."""
+    Milestone.objects.filter(pk=milestone.pk).update(
+        status=Milestone.Status.APPROVED, approved_at=timezone.now()
+    )
+    milestone.refresh_from_db()
+    return milestone
+
+
+def balances(assignment) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for entry in LedgerEntry.objects.filter(assignment=assignment):
+        out[entry.account] = out.get(entry.account, 0) + entry.amount
+    return out
+
+
+def assert_ledger_clean() -> None:
+    problems = ledger_problems()
+    assert problems == [], problems

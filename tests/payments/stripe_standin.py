@@ -1,0 +1,471 @@
+"""A local HTTP stand-in of the Stripe API endpoints payments uses, for the real ``stripe`` library.
+
+A threaded ``http.server`` on 127.0.0.1 with state for the whole flow: connected accounts,
+account links, Checkout Sessions (with their payment intent and charge), transfers (listable by
+transfer group), refunds. It behaves like Stripe where our code depends on it:
+
+- form-encoded bodies with nested keys (``line_items[0][price_data][currency]``) are parsed back;
+- the ``Idempotency-Key`` header replays the first response for the same key (24 h at Stripe;
+  ``forget_idempotency_keys()`` simulates them running out);
+- errors have Stripe's JSON shape and status codes; faults can be queued per path:
+  ``fail(path, status=402|429|500|503, times=n)`` or ``delay(path, seconds, times=n)``.
+
+Every request is recorded (method, path, parsed params, headers) for assertions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+
+def parse_nested(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """``a[b][0][c]=v`` pairs -> nested dicts; dicts whose keys are all digits become lists."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = re.findall(r"[^\[\]]+", key)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+    def listify(node):
+        if isinstance(node, dict):
+            node = {k: listify(v) for k, v in node.items()}
+            if node and all(k.isdigit() for k in node):
+                return [node[k] for k in sorted(node, key=int)]
+        return node
+
+    return listify(root)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("idempotency-key")
+
+
+@dataclass
+class Fault:
+    path: str
+    status: int = 500
+    times: int = 1
+    delay: float = 0.0
+    body: dict | None = None
+
+
+@dataclass
+class State:
+    accounts: dict[str, dict] = field(default_factory=dict)
+    sessions: dict[str, dict] = field(default_factory=dict)
+    intents: dict[str, dict] = field(default_factory=dict)
+    transfers: dict[str, dict] = field(default_factory=dict)
+    refunds: dict[str, dict] = field(default_factory=dict)
+    idempotency: dict[str, tuple[int, dict]] = field(default_factory=dict)
+
+
+ERRORS = {
+    402: {
+        "type": "card_error",
+        "code": "card_declined",
+        "decline_code": "generic_decline",
+        "message": "Your card was declined.",
+    },
+    429: {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."},
+    500: {"type": "api_error", "message": "Something went wrong on Stripe's end."},
+    503: {"type": "api_error", "message": "Service unavailable."},
+}
+
+
+class StripeStandIn:
+    def __init__(self, secret_key: str = "sk_test_standin"):
+        self.secret_key = secret_key
+        self.state = State()
+        self.requests: list[Request] = []
+        self.faults: list[Fault] = []
+        self.lock = threading.RLock()
+        self.down = False
+        handler = self._handler_class()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> StripeStandIn:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- test controls -------------------------------------------------------------------------
+    def fail(self, path: str, *, status: int, times: int = 1, body: dict | None = None) -> None:
+        with self.lock:
+            self.faults.append(Fault(path=path, status=status, times=times, body=body))
+
+    def delay(self, path: str, *, seconds: float, times: int = 1) -> None:
+        with self.lock:
+            self.faults.append(Fault(path=path, delay=seconds, times=times, status=500))
+
+    def forget_idempotency_keys(self) -> None:
+        with self.lock:
+            self.state.idempotency.clear()
+
+    def calls(self, method: str, path_prefix: str) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
+
+    def complete_checkout(self, session_id: str, *, paid: bool = True, amount: int | None = None):
+        """What the customer paying on Stripe's page does to the session."""
+        with self.lock:
+            session = self.state.sessions[session_id]
+            intent_id = _id("pi")
+            charge_id = _id("ch")
+            self.state.intents[intent_id] = {
+                "id": intent_id,
+                "object": "payment_intent",
+                "amount": amount if amount is not None else session["amount_total"],
+                "currency": session["currency"],
+                "latest_charge": charge_id if paid else None,
+                "status": "succeeded" if paid else "processing",
+                "transfer_group": session["payment_intent_data"].get("transfer_group"),
+                "metadata": session["payment_intent_data"].get("metadata", {}),
+            }
+            session.update(
+                status="complete",
+                payment_status="paid" if paid else "unpaid",
+                payment_intent=intent_id,
+            )
+            if amount is not None:
+                session["amount_total"] = amount
+            return dict(session)
+
+    def settle_async_payment(self, session_id: str) -> None:
+        with self.lock:
+            session = self.state.sessions[session_id]
+            intent = self.state.intents[session["payment_intent"]]
+            intent.update(status="succeeded", latest_charge=_id("ch"))
+            session["payment_status"] = "paid"
+
+    def set_account(self, account_id: str, *, ready: bool) -> dict:
+        with self.lock:
+            account = self.state.accounts[account_id]
+            account["capabilities"] = {"transfers": "active" if ready else "inactive"}
+            account["payouts_enabled"] = ready
+            account["details_submitted"] = ready
+            return dict(account)
+
+    # --- HTTP ----------------------------------------------------------------------------------
+    def _handler_class(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def _respond(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Request-Id", _id("req"))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self, method: str) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                pairs = parse_qsl(raw if method == "POST" else parts.query, keep_blank_values=True)
+                params = parse_nested(pairs)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                request = Request(method, parts.path, params, headers)
+                with standin.lock:
+                    standin.requests.append(request)
+                status, body = standin.dispatch(request)
+                try:
+                    self._respond(status, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout)
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_POST(self):
+                self._handle("POST")
+
+            def do_DELETE(self):
+                self._handle("DELETE")
+
+        return Handler
+
+    def dispatch(self, request: Request) -> tuple[int, dict]:
+        if request.headers.get("authorization") != f"Bearer {self.secret_key}":
+            return 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}}
+        fault = self._take_fault(request.path)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+                return 500, {"error": ERRORS[500]}
+            return fault.status, {"error": fault.body or ERRORS.get(fault.status, ERRORS[500])}
+        if self.down:
+            return 503, {"error": ERRORS[503]}
+        key = request.idempotency_key
+        if request.method == "POST" and key:
+            with self.lock:
+                if key in self.state.idempotency:
+                    return self.state.idempotency[key]
+        status, body = self.route(request)
+        if request.method == "POST" and key and status < 500:
+            with self.lock:
+                self.state.idempotency.setdefault(key, (status, body))
+                return self.state.idempotency[key]
+        return status, body
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if path.startswith(fault.path) and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def route(self, r: Request) -> tuple[int, dict]:
+        p, m = r.path, r.method
+        with self.lock:
+            if m == "POST" and p == "/v1/accounts":
+                return self._account_create(r.params)
+            if m == "GET" and (match := re.fullmatch(r"/v1/accounts/([\w]+)", p)):
+                return self._get(self.state.accounts, match[1], "account")
+            if m == "POST" and p == "/v1/account_links":
+                if r.params.get("account") not in self.state.accounts:
+                    return _missing("account", r.params.get("account"))
+                return 200, {
+                    "object": "account_link",
+                    "url": f"https://connect.stripe.test/setup/{secrets.token_hex(8)}",
+                    "expires_at": int(time.time()) + 300,
+                    "created": int(time.time()),
+                }
+            if m == "POST" and p == "/v1/checkout/sessions":
+                return self._session_create(r.params)
+            if m == "POST" and (match := re.fullmatch(r"/v1/checkout/sessions/(\w+)/expire", p)):
+                session = self.state.sessions.get(match[1])
+                if session is None:
+                    return _missing("checkout.session", match[1])
+                if session["status"] != "open":
+                    return 400, {"error": {"type": "invalid_request_error", "message": "not open"}}
+                session["status"] = "expired"
+                return 200, self._session_view(session, expand=[])
+            if m == "GET" and (match := re.fullmatch(r"/v1/checkout/sessions/(\w+)", p)):
+                session = self.state.sessions.get(match[1])
+                if session is None:
+                    return _missing("checkout.session", match[1])
+                return 200, self._session_view(session, expand=r.params.get("expand") or [])
+            if m == "POST" and p == "/v1/transfers":
+                return self._transfer_create(r.params)
+            if m == "GET" and p == "/v1/transfers":
+                group = r.params.get("transfer_group")
+                data = [t for t in self.state.transfers.values() if t["transfer_group"] == group]
+                data.sort(key=lambda t: t["created"], reverse=True)
+                return 200, {"object": "list", "url": "/v1/transfers", "has_more": False, "data": data}
+            if m == "GET" and (match := re.fullmatch(r"/v1/transfers/(\w+)", p)):
+                return self._get(self.state.transfers, match[1], "transfer")
+            if m == "POST" and p == "/v1/refunds":
+                return self._refund_create(r.params)
+            if m == "GET" and (match := re.fullmatch(r"/v1/refunds/(\w+)", p)):
+                return self._get(self.state.refunds, match[1], "refund")
+        return 404, {"error": {"type": "invalid_request_error", "message": f"No route {m} {p}"}}
+
+    @staticmethod
+    def _get(table: dict, object_id: str, kind: str) -> tuple[int, dict]:
+        if object_id not in table:
+            return _missing(kind, object_id)
+        return 200, dict(table[object_id])
+
+    def _account_create(self, params: dict) -> tuple[int, dict]:
+        account_id = _id("acct")
+        account = {
+            "id": account_id,
+            "object": "account",
+            "type": params.get("type"),
+            "email": params.get("email"),
+            "country": params.get("country", "US"),
+            "capabilities": {"transfers": "inactive"},
+            "payouts_enabled": False,
+            "details_submitted": False,
+            "charges_enabled": False,
+            "metadata": params.get("metadata", {}),
+            "requested_capabilities": params.get("capabilities", {}),
+        }
+        self.state.accounts[account_id] = account
+        return 200, dict(account)
+
+    def _session_create(self, params: dict) -> tuple[int, dict]:
+        items = params.get("line_items") or []
+        currency = None
+        total = 0
+        for item in items:
+            price = item.get("price_data", {})
+            if currency and price.get("currency") != currency:
+                return 400, {
+                    "error": {"type": "invalid_request_error", "message": "mixed currencies"}
+                }
+            currency = price.get("currency")
+            total += int(price.get("unit_amount", 0)) * int(item.get("quantity", 1))
+        session_id = _id("cs")
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": params.get("mode"),
+            "status": "open",
+            "payment_status": "unpaid",
+            "amount_total": total,
+            "currency": currency,
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "success_url": params.get("success_url", "").replace("{CHECKOUT_SESSION_ID}", session_id),
+            "cancel_url": params.get("cancel_url"),
+            "metadata": params.get("metadata", {}),
+            "client_reference_id": params.get("client_reference_id"),
+            "customer_email": params.get("customer_email"),
+            "payment_intent": None,
+            "payment_intent_data": params.get("payment_intent_data", {}),
+            "line_items_params": items,
+            "expires_at": int(time.time()) + 24 * 3600,
+        }
+        self.state.sessions[session_id] = session
+        return 200, self._session_view(session, expand=[])
+
+    def _session_view(self, session: dict, *, expand: list) -> dict:
+        view = {k: v for k, v in session.items() if k not in ("payment_intent_data", "line_items_params")}
+        if "payment_intent" in expand and session["payment_intent"]:
+            view["payment_intent"] = dict(self.state.intents[session["payment_intent"]])
+        return view
+
+    def _charge_exists(self, charge_id: str) -> bool:
+        return any(i.get("latest_charge") == charge_id for i in self.state.intents.values())
+
+    def _transfer_create(self, params: dict) -> tuple[int, dict]:
+        destination = params.get("destination")
+        account = self.state.accounts.get(destination)
+        if account is None:
+            return _missing("account", destination)
+        if account["capabilities"].get("transfers") != "active":
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "insufficient_capabilities_for_transfer",
+                    "message": "The destination account needs the transfers capability.",
+                }
+            }
+        source = params.get("source_transaction")
+        if source and not self._charge_exists(source):
+            return _missing("charge", source)
+        transfer_id = _id("tr")
+        transfer = {
+            "id": transfer_id,
+            "object": "transfer",
+            "amount": int(params["amount"]),
+            "currency": params.get("currency"),
+            "destination": destination,
+            "source_transaction": source,
+            "transfer_group": params.get("transfer_group"),
+            "metadata": params.get("metadata", {}),
+            "reversed": False,
+            "created": time.time(),
+        }
+        self.state.transfers[transfer_id] = transfer
+        return 200, dict(transfer)
+
+    def _refund_create(self, params: dict) -> tuple[int, dict]:
+        intent = self.state.intents.get(params.get("payment_intent"))
+        if intent is None:
+            return _missing("payment_intent", params.get("payment_intent"))
+        amount = int(params.get("amount") or intent["amount"])
+        refunded = sum(
+            r["amount"] for r in self.state.refunds.values() if r["payment_intent"] == intent["id"]
+        )
+        if refunded + amount > intent["amount"]:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "charge_already_refunded",
+                    "message": "Refund amount is greater than unrefunded amount on charge.",
+                }
+            }
+        refund_id = _id("re")
+        refund = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "status": "succeeded",
+            "metadata": params.get("metadata", {}),
+        }
+        self.state.refunds[refund_id] = refund
+        return 200, dict(refund)
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def _missing(kind: str, object_id) -> tuple[int, dict]:
+    return 404, {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "message": f"No such {kind}: '{object_id}'",
+        }
+    }
+
+
+# --- Webhook events, signed like Stripe signs them --------------------------------------------
+
+
+def sign(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:
+    """The ``Stripe-Signature`` header for ``payload``: ``t=<ts>,v1=<hmac-sha256>``."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    signed = f"{timestamp}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def event(event_type: str, obj: dict, *, account: str | None = None, event_id: str | None = None) -> bytes:
+    return json.dumps(
+        {
+            "id": event_id or _id("evt"),
+            "object": "event",
+            "api_version": "2025-01-27.acacia",
+            "created": int(time.time()),
+            "type": event_type,
+            "account": account,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": obj},
+        }
+    ).encode()
