@@ -5,7 +5,6 @@ of the owning employer: create, update, submit, withdraw, duplicate, their own l
 moderation actions. Signed-in users: reports.
 """
 
-from django.db.models import Prefetch
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -21,7 +20,7 @@ from marketplace.core.errors import NotPermitted
 
 from . import rules, selectors, services
 from .filters import PostingFilter
-from .models import Format, Posting, Skill
+from .models import Format, Posting
 from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidCursor, paginate
 from .serializers import (
     PostingDetailSerializer,
@@ -72,13 +71,14 @@ def _page_size(request) -> int:
 
 
 def _detail_queryset():
-    return Posting.objects.select_related("employer").prefetch_related(
-        Prefetch("skills", queryset=Skill.objects.order_by("name")), "milestones", "questions"
-    )
+    return Posting.objects.select_related("employer").prefetch_related("milestones", "questions")
 
 
-def _detail(posting: Posting, request, *, status_code=status.HTTP_200_OK) -> Response:
-    posting = _detail_queryset().get(pk=posting.pk)
+def _detail(
+    posting: Posting, request, *, status_code=status.HTTP_200_OK, fresh: bool = True
+) -> Response:
+    if fresh:
+        posting = _detail_queryset().get(pk=posting.pk)
     data = PostingDetailSerializer(posting).data
     if not (
         request.user.is_staff or selectors.posting_is_member(posting=posting, user=request.user)
@@ -184,8 +184,8 @@ class PostingDetailView(APIView):
     @extend_schema(operation_id="postings_retrieve", responses=PostingDetailSerializer)
     def get(self, request, pk: int):
         user = request.user if request.user.is_authenticated else None
-        posting = selectors.posting_get_visible(pk=pk, user=user)
-        return _detail(posting, request)
+        posting = selectors.posting_get_visible(pk=pk, user=user, queryset=_detail_queryset())
+        return _detail(posting, request, fresh=False)
 
     @extend_schema(
         operation_id="postings_partial_update",
@@ -308,7 +308,7 @@ class ModerationQueueView(APIView):
         return Response(
             {
                 name: PostingDetailSerializer(
-                    qs.prefetch_related("skills", "milestones", "questions")[:100], many=True
+                    qs.prefetch_related("milestones", "questions")[:100], many=True
                 ).data
                 for name, qs in queue.items()
             }

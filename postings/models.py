@@ -125,6 +125,9 @@ class Posting(models.Model):
     description = models.TextField(max_length=20000, help_text="Markdown.")
     acceptance_criteria = models.TextField(max_length=5000)
     skills = models.ManyToManyField(Skill, blank=True, related_name="postings")
+    # The skills' names, comma-separated, kept by the services beside ``skills``: lists and
+    # the detail show them without a query per page, and SQLite's search looks in them.
+    skill_names = models.CharField(max_length=1000, blank=True, editable=False)
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
 
     # The time box: the work starts at ``starts_at`` and lasts ``duration_hours``.
@@ -213,6 +216,10 @@ class Posting(models.Model):
     @property
     def ends_at(self):
         return self.starts_at + timedelta(hours=self.duration_hours)
+
+    @property
+    def skill_list(self) -> list[str]:
+        return [name for name in self.skill_names.split(", ") if name]
 
     @property
     def is_paid(self) -> bool:

@@ -2,7 +2,7 @@
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -13,16 +13,15 @@ from .models import Posting
 
 
 def postings_public() -> QuerySet[Posting]:
-    """Published postings, with what a list row shows (employer and skills) loaded."""
-    return (
-        Posting.objects.filter(status=Posting.Status.PUBLISHED)
-        .select_related("employer")
-        .prefetch_related("skills")
-    )
+    """Published postings, with what a list row shows loaded (the employer; the skills' names
+    are a column)."""
+    return Posting.objects.filter(status=Posting.Status.PUBLISHED).select_related("employer")
 
 
 def posting_is_member(*, posting: Posting, user: User | None) -> bool:
     """True when ``user`` acts for the employer that owns ``posting``."""
+    if user is None or not getattr(user, "is_employer", False):
+        return False  # students and visitors: no query needed
     employer = employer_for_user(user) if user is not None else None
     return employer is not None and employer.pk == posting.employer_id
 
@@ -35,7 +34,9 @@ def posting_can_view(*, posting: Posting, user: User | None) -> bool:
     return bool(user.is_staff) or posting_is_member(posting=posting, user=user)
 
 
-def posting_get_visible(*, pk: int, user: User | None) -> Posting:
+def posting_get_visible(
+    *, pk: int, user: User | None, queryset: QuerySet[Posting] | None = None
+) -> Posting:
     """The posting if ``user`` may see it, else Http404.
 
     Published postings are public. Drafts, postings in review, suspended, closed, rejected or
@@ -43,7 +44,8 @@ def posting_get_visible(*, pk: int, user: User | None) -> Posting:
     they do not exist (404, not 403, so that their existence does not leak).
     """
     try:
-        posting = Posting.objects.select_related("employer").get(pk=pk)
+        base = queryset if queryset is not None else Posting.objects.select_related("employer")
+        posting = base.get(pk=pk)
     except (Posting.DoesNotExist, ValueError, TypeError):
         raise Http404("No such posting.") from None
     if not posting_can_view(posting=posting, user=user):
@@ -75,11 +77,8 @@ def postings_search(queryset: QuerySet[Posting], text: str) -> QuerySet[Posting]
         return queryset.filter(search_vector=query).annotate(
             rank=Cast(SearchRank(F("search_vector"), query), FloatField())
         )
-    skills = Posting.skills.through.objects.filter(
-        posting_id=OuterRef("pk"), skill__name__icontains=text
-    )
     return queryset.filter(
-        Q(title__icontains=text) | Q(description__icontains=text) | Exists(skills)
+        Q(title__icontains=text) | Q(skill_names__icontains=text) | Q(description__icontains=text)
     ).annotate(rank=Value(0.0, output_field=FloatField()))
 
 

@@ -53,7 +53,7 @@ class PostingListSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_skills(self, posting) -> list[str]:
-        return [skill.name for skill in posting.skills.all()]
+        return posting.skill_list
 
 
 class MilestoneSerializer(serializers.ModelSerializer):

@@ -162,7 +162,10 @@ def skills_from_names(names: Iterable[str]) -> list[Skill]:
 
 def _set_children(posting: Posting, values: Values) -> None:
     if values.skills is not None:
-        posting.skills.set(skills_from_names(values.skills))
+        skills = skills_from_names(values.skills)
+        posting.skills.set(skills)
+        posting.skill_names = ", ".join(sorted(skill.name for skill in skills))[:1000]
+        posting.save(update_fields=["skill_names"])
     if values.milestones is not None or not posting.milestones.exists():
         posting.milestones.all().delete()
         milestones = values.milestones or [

@@ -106,7 +106,7 @@ def posting_detail(request, pk: int):
         "criteria_html": render_markdown(posting.acceptance_criteria),
         "milestones": list(posting.milestones.all()),
         "questions": list(posting.questions.all()),
-        "skills": list(posting.skills.all()),
+        "skills": posting.skill_list,
         "is_member": is_member,
         "can_moderate": bool(user and user.is_staff),
         "pay_floor": rules.pay_floor(),

@@ -152,6 +152,8 @@ class PostingFactory(DjangoModelFactory):
             obj.skills.set(
                 [SkillFactory(name=name, slug=name.replace(" ", "-")) for name in extracted]
             )
+            obj.skill_names = ", ".join(sorted(extracted))
+            obj.save(update_fields=["skill_names"])
 
 
 class CreditPostingFactory(PostingFactory):
