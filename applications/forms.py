@@ -64,10 +64,15 @@ class ApplyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.questions = list(posting.questions.all())
         low, high = settings.APPLICATION_COVER_NOTE_MIN, settings.APPLICATION_COVER_NOTE_MAX
-        self.fields["cover_note"].min_length = low
-        self.fields["cover_note"].max_length = high
-        self.fields["cover_note"].help_text += f" Between {low} and {high} characters."
-        self.fields["cover_note"].widget.attrs.update({"minlength": low, "maxlength": high})
+        self.fields["cover_note"] = forms.CharField(
+            min_length=low,
+            max_length=high,
+            widget=forms.Textarea(attrs={"rows": 8}),
+            help_text=(
+                "Why you, for this work: what you have done that is like it. "
+                f"Between {low} and {high} characters."
+            ),
+        )
         self.fields["cv"].help_text = (
             f"{', '.join(t.upper() for t in settings.CV_ALLOWED_TYPES)}, "
             f"up to {settings.CV_MAX_BYTES // 1_048_576} MB."
