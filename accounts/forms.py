@@ -154,7 +154,7 @@ class StudentProfileForm(forms.Form):
     )
     hours_per_week = forms.IntegerField(min_value=1, max_value=80, label="Hours per week available")
     time_zone = TimeZoneField()
-    bio = forms.CharField(max_length=2000, required=False, widget=forms.Textarea)
+    bio = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 5}))
     portfolio_links = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

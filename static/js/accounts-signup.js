@@ -1,0 +1,14 @@
+// Sign-up: show the organisation name only to employers. Without JavaScript the field stays
+// visible and the server ignores it for students.
+document.addEventListener("DOMContentLoaded", () => {
+  const field = document.getElementById("id_organisation_name");
+  const roles = document.querySelectorAll('input[name="role"]');
+  if (!field || !roles.length) return;
+  const wrapper = field.closest(".field");
+  const update = () => {
+    const role = document.querySelector('input[name="role"]:checked');
+    wrapper.hidden = !role || role.value !== "employer";
+  };
+  roles.forEach((radio) => radio.addEventListener("change", update));
+  update();
+});
