@@ -3,6 +3,7 @@ back on the form beside the field it names (``add_domain_error``)."""
 
 from django import forms
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
 from marketplace.core.errors import DomainError
@@ -39,9 +40,11 @@ class MultipleFileField(forms.FileField):
                 raise forms.ValidationError(self.error_messages["required"], code="required")
             return []
         items = data if isinstance(data, list | tuple) else [data]
-        # Size and type are the service's job (it gives one message per file); here only
-        # check that each item is a file at all.
-        return [forms.FileField(required=False).to_python(item) for item in items if item]
+        # Emptiness, size and type are the service's job (it names the file in its message);
+        # here only check that each item is an uploaded file at all.
+        if not all(isinstance(item, UploadedFile) for item in items):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return list(items)
 
 
 def _lines(value: str) -> list[str]:

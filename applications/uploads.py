@@ -146,6 +146,7 @@ def check_files(
     uploads: list[UploadedFile], *, allowed: list[str], max_bytes: int, max_files: int
 ) -> list[CheckedFile]:
     if len(uploads) > max_files:
-        message = f"At most {max_files} files per submission; you chose {len(uploads)}."
+        noun = "file" if max_files == 1 else "files"
+        message = f"At most {max_files} {noun} per submission; you chose {len(uploads)}."
         raise DomainError(message, code="too_many_files", fields={"files": [message]})
     return [check_file(u, allowed=allowed, max_bytes=max_bytes) for u in uploads]

@@ -168,9 +168,11 @@ def test_offer_expiry_sweep_with_frozen_time():
     other = ApplicationFactory(posting=posting)
     with time_machine.travel(start, tick=False):
         services.application_offer(application=other, actor=employer)
-    with time_machine.travel(deadline + dt.timedelta(minutes=1), tick=False):
-        with pytest.raises(DomainError) as exc:
-            services.application_accept(application=other, actor=other.student)
+    with (
+        time_machine.travel(deadline + dt.timedelta(minutes=1), tick=False),
+        pytest.raises(DomainError) as exc,
+    ):
+        services.application_accept(application=other, actor=other.student)
     assert exc.value.code == "offer_expired"
     other.refresh_from_db()
     assert other.status == Application.Status.OFFERED
