@@ -23,6 +23,7 @@ SORTS: dict[str, tuple[str, bool]] = {
     "pay": ("amount", True),
     "relevance": ("rank", True),
 }
+DATETIME_FIELDS = {"published_at", "application_deadline"}
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50
 
@@ -51,7 +52,7 @@ def _decode(cursor: str, field: str):
         value, pk, direction = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(pk, int) or direction not in ("n", "p"):
             raise InvalidCursor
-        if field.endswith("_at"):
+        if field in DATETIME_FIELDS:
             value = parse_datetime(value) if isinstance(value, str) else None
             if value is None:
                 raise InvalidCursor

@@ -155,6 +155,14 @@ class PostingFactory(DjangoModelFactory):
             obj.skill_names = ", ".join(sorted(extracted))
             obj.save(update_fields=["skill_names"])
 
+    @factory.post_generation
+    def search_vector(obj, create, extracted, **kwargs):
+        """The full-text vector the services keep (PostgreSQL only; a no-op on SQLite)."""
+        if create:
+            from postings.services import search_vectors_refresh
+
+            search_vectors_refresh(posting_ids=[obj.pk])
+
 
 class CreditPostingFactory(PostingFactory):
     compensation = Posting.Compensation.CREDIT
