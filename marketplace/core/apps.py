@@ -12,6 +12,6 @@ class CoreConfig(AppConfig):
         from django.conf import settings
 
         # The embedded defaults keep the SQLite file, the file cache and the broker's folders
-        # under var/; create them once so that no process fails on a missing folder.
-        for sub in ("cache", "broker/queue", "broker/processed", "media"):
-            Path(settings.BASE_DIR, "var", sub).mkdir(parents=True, exist_ok=True)
+        # under var/ (DJANGO_VAR_DIR); create them once so that no process fails on a missing one.
+        for sub in ("cache", "broker/queue", "broker/processed", "broker/control", "media"):
+            Path(settings.VAR_DIR, sub).mkdir(parents=True, exist_ok=True)

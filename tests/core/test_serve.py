@@ -1,0 +1,131 @@
+"""``manage.py serve`` (the end of ``make run``): the site, a real worker and beat on the embedded
+SQLite + filesystem broker, ready within the time budget, and all stopped by one Ctrl-C."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from tests.core.django_process import BASE_DIR
+
+READY_WITHIN = 120  # seconds; make run's budget is 3 minutes including the install
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes (not zombies waiting to be reaped) in a process group."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            members.append(int(entry))
+    return members
+
+
+def _wait_until_gone(pgids: list[int], seconds: float = 15) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while True:
+        left = [pid for pgid in pgids for pid in _group_members(pgid)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_django, tmp_path):
+    migrated = run_django(args=["migrate", "--noinput", "-v0"])
+    assert migrated.returncode == 0, migrated.stderr
+
+    port = _free_port()
+    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - read back below
+    serve = subprocess.Popen(
+        [sys.executable, str(BASE_DIR / "manage.py"), "serve", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR,
+        env=django_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as make's is in a terminal
+    )
+    try:
+        deadline = time.monotonic() + READY_WITHIN
+        ready = None
+        while time.monotonic() < deadline and serve.poll() is None:
+            try:
+                status, body = _get(f"http://127.0.0.1:{port}/readyz")
+            except OSError:
+                status, body = None, b""
+            if status == 200:
+                ready = json.loads(body)
+                break
+            time.sleep(1)
+        log.seek(0)
+        output = log.read()
+        assert ready is not None, f"/readyz never answered 200:\n{output}"
+        assert set(ready["checks"].values()) == {"ok"}
+        # The ping ran on the worker that serve started (node name celery@host), not in process.
+        assert ready["worker"].startswith("celery@")
+        assert _get(f"http://127.0.0.1:{port}/")[0] == 200
+
+        children = {
+            name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output)
+        }
+        assert set(children) == {"web", "worker"}
+
+        # Ctrl-C in a terminal: SIGINT to the foreground process group.
+        os.killpg(serve.pid, signal.SIGINT)
+        assert serve.wait(timeout=60) == 0
+        # Each child leads its own process group; nothing of any group may be left running.
+        assert _wait_until_gone(list(children.values())) == []
+        log.seek(0)
+        assert "serve: stopped on SIGINT." in log.read()
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait()
+        log.close()
+
+
+def test_serve_stops_the_worker_when_the_web_server_cannot_start(django_env, tmp_path):
+    """A taken port: runserver exits, so serve stops the worker too and reports the failure."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(BASE_DIR / "manage.py"), "serve", f"127.0.0.1:{port}"],
+            cwd=BASE_DIR,
+            env=django_env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    assert result.returncode != 0
+    assert "serve: web exited with code" in result.stderr
+    pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", result.stdout)]
+    assert len(pids) == 2
+    assert _wait_until_gone(pids) == []
