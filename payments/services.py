@@ -59,6 +59,8 @@ from .providers.base import (
 logger = logging.getLogger(__name__)
 Account = LedgerEntry.Account
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# A row handed to a task is not handed over again by the sweep for this long (a lost message is).
+CLAIM = timedelta(minutes=2)
 
 
 class PaymentRefused(DomainError):
@@ -332,6 +334,8 @@ def funding_start(
             and funding.checkout_expires_at > now + timedelta(minutes=10)
         ):
             return funding  # the open session is still good: the same page again
+        elif funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
+            pass  # the last attempt got no session: the same attempt (and key) again
         else:
             previous_session = funding.checkout_session_id or ""
             if funding.status == Funding.Status.FAILED:
@@ -606,7 +610,7 @@ def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None
                     student_id=funding.assignment.student_id,
                     amount=amount,
                     currency=funding.currency,
-                    next_attempt_at=timezone.now(),
+                    next_attempt_at=timezone.now() + CLAIM,
                 )
         except IntegrityError:
             return Payout.objects.get(milestone=milestone)
@@ -940,7 +944,7 @@ def _refund_create(
         fee_amount=fee_amount,
         currency=funding.currency,
         milestone_ids=milestone_ids,
-        next_attempt_at=timezone.now(),
+        next_attempt_at=timezone.now() + CLAIM,
     )
     audit(action="refund.created", target=refund, amount=amount, reason=reason)
     from .tasks import execute_refund
@@ -1341,9 +1345,7 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
             .order_by("processing_since")[:batch]
         )
         # Claimed for two minutes: a lost message is enqueued again by a later sweep.
-        Payout.objects.filter(pk__in=[p.pk for p in due]).update(
-            next_attempt_at=now + timedelta(minutes=2)
-        )
+        Payout.objects.filter(pk__in=[p.pk for p in due]).update(next_attempt_at=now + CLAIM)
         for payout in due + stuck:
             release_payout.delay_on_commit(payout.pk)
         result.payouts_enqueued = len(due) + len(stuck)
@@ -1359,7 +1361,7 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
             .order_by("processing_since")[:batch]
         )
         Refund.objects.filter(pk__in=[r.pk for r in refunds], status=Refund.Status.PENDING).update(
-            next_attempt_at=now + timedelta(minutes=2)
+            next_attempt_at=now + CLAIM
         )
         for refund in refunds:
             execute_refund.delay_on_commit(refund.pk)

@@ -15,6 +15,7 @@ Every request is recorded (method, path, parsed params, headers) for assertions.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -67,6 +68,7 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     body: dict | None = None
+    proceed: bool = False  # after the delay, answer normally (a slow, not a failed, request)
 
 
 @dataclass
@@ -128,13 +130,19 @@ class StripeStandIn:
         with self.lock:
             self.faults.append(Fault(path=path, delay=seconds, times=times, status=500))
 
+    def slow(self, path: str, *, seconds: float, times: int = 1) -> None:
+        with self.lock:
+            self.faults.append(Fault(path=path, delay=seconds, times=times, proceed=True))
+
     def forget_idempotency_keys(self) -> None:
         with self.lock:
             self.state.idempotency.clear()
 
     def calls(self, method: str, path_prefix: str) -> list[Request]:
         with self.lock:
-            return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
+            return [
+                r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
+            ]
 
     def complete_checkout(self, session_id: str, *, paid: bool = True, amount: int | None = None):
         """What the customer paying on Stripe's page does to the session."""
@@ -206,10 +214,9 @@ class StripeStandIn:
                 with standin.lock:
                     standin.requests.append(request)
                 status, body = standin.dispatch(request)
-                try:
+                # The client may have given up (timeout).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._respond(status, body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout)
 
             def do_GET(self):
                 self._handle("GET")
@@ -226,7 +233,9 @@ class StripeStandIn:
         if request.headers.get("authorization") != f"Bearer {self.secret_key}":
             return 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}}
         fault = self._take_fault(request.path)
-        if fault is not None:
+        if fault is not None and fault.proceed:
+            time.sleep(fault.delay)
+        elif fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
                 return 500, {"error": ERRORS[500]}
@@ -290,7 +299,12 @@ class StripeStandIn:
                 group = r.params.get("transfer_group")
                 data = [t for t in self.state.transfers.values() if t["transfer_group"] == group]
                 data.sort(key=lambda t: t["created"], reverse=True)
-                return 200, {"object": "list", "url": "/v1/transfers", "has_more": False, "data": data}
+                return 200, {
+                    "object": "list",
+                    "url": "/v1/transfers",
+                    "has_more": False,
+                    "data": data,
+                }
             if m == "GET" and (match := re.fullmatch(r"/v1/transfers/(\w+)", p)):
                 return self._get(self.state.transfers, match[1], "transfer")
             if m == "POST" and p == "/v1/refunds":
@@ -345,7 +359,9 @@ class StripeStandIn:
             "amount_total": total,
             "currency": currency,
             "url": f"https://checkout.stripe.test/c/pay/{session_id}",
-            "success_url": params.get("success_url", "").replace("{CHECKOUT_SESSION_ID}", session_id),
+            "success_url": params.get("success_url", "").replace(
+                "{CHECKOUT_SESSION_ID}", session_id
+            ),
             "cancel_url": params.get("cancel_url"),
             "metadata": params.get("metadata", {}),
             "client_reference_id": params.get("client_reference_id"),
@@ -359,7 +375,11 @@ class StripeStandIn:
         return 200, self._session_view(session, expand=[])
 
     def _session_view(self, session: dict, *, expand: list) -> dict:
-        view = {k: v for k, v in session.items() if k not in ("payment_intent_data", "line_items_params")}
+        view = {
+            k: v
+            for k, v in session.items()
+            if k not in ("payment_intent_data", "line_items_params")
+        }
         if "payment_intent" in expand and session["payment_intent"]:
             view["payment_intent"] = dict(self.state.intents[session["payment_intent"]])
         return view
@@ -454,7 +474,9 @@ def sign(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def event(event_type: str, obj: dict, *, account: str | None = None, event_id: str | None = None) -> bytes:
+def event(
+    event_type: str, obj: dict, *, account: str | None = None, event_id: str | None = None
+) -> bytes:
     return json.dumps(
         {
             "id": event_id or _id("evt"),

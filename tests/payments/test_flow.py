@@ -74,7 +74,9 @@ def test_approved_milestone_is_paid_out_once_and_marked_paid(test_provider, assi
         "student_payable": 0,
         "student_paid": 20000,
     }
-    assert Notification.objects.filter(recipient=assignment.student, kind="payout.paid").count() == 1
+    assert (
+        Notification.objects.filter(recipient=assignment.student, kind="payout.paid").count() == 1
+    )
     assert_ledger_clean()
 
 
