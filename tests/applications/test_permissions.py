@@ -22,10 +22,11 @@ pytestmark = pytest.mark.django_db
 
 
 def _get(client, url):
-    """GET and close the response (a file download streams an open file)."""
+    """GET and read the whole response: a file download streams an open file, which the test
+    client closes (without closing the database connection) once it is consumed."""
     response = client.get(url)
     if getattr(response, "streaming", False):
-        response.close()
+        b"".join(response.streaming_content)
     return response
 
 

@@ -1,0 +1,206 @@
+"""Query counts pinned: the employer's applicant pipeline and this app's dashboard panels cost at
+most 8 queries, the same for 5 and for 500 applications."""
+
+import datetime as dt
+import secrets
+
+import pytest
+from django.db import connection
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import StudentProfile, User
+from applications import services
+from applications.models import Application, Assignment, Milestone, Rating
+from applications.views import employer_panel, student_panel
+from postings.models import Posting
+from postings.rules import format_money
+from tests.applications.factories import employer_of
+from tests.factories import PostingFactory, StudentFactory
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 8
+
+
+def _students(n: int) -> list[User]:
+    users = User.objects.bulk_create(
+        User(email=f"bulk{secrets.token_hex(6)}@example.com", role="student", full_name=f"S {i}")
+        for i in range(n)
+    )
+    StudentProfile.objects.bulk_create(
+        StudentProfile(
+            user=u,
+            school="Leeds",
+            programme="Data",
+            skills=["python", "sql"],
+            public_slug=secrets.token_hex(8),
+        )
+        for u in users
+    )
+    return users
+
+
+def _postings(n: int, employer) -> list[Posting]:
+    template = PostingFactory.build(employer=employer)
+    template.format = "micro"
+    rows = []
+    for i in range(n):
+        posting = Posting(
+            **{
+                f.attname: getattr(template, f.attname)
+                for f in Posting._meta.concrete_fields
+                if f.attname != "id"
+            }
+        )
+        posting.title = f"Bulk posting {i}"
+        rows.append(posting)
+    return Posting.objects.bulk_create(rows)
+
+
+def _pipeline_world(n: int):
+    posting = PostingFactory(openings=3)
+    employer = employer_of(posting)
+    students = _students(n)
+    statuses = ["submitted", "shortlisted", "rejected", "withdrawn", "offered"]
+    Application.objects.bulk_create(
+        Application(
+            posting=posting,
+            student=s,
+            cover_note="x" * 60,
+            status=statuses[i % len(statuses)],
+            offer_expires_at=timezone.now() + dt.timedelta(days=1),
+        )
+        for i, s in enumerate(students)
+    )
+    # Some of them have a record and ratings (the annotations must not add queries).
+    other = PostingFactory(employer=posting.employer)
+    for s in students[:3]:
+        app = Application.objects.create(posting=other, student=s, cover_note="y" * 60)
+        assignment = Assignment.objects.create(
+            application=app,
+            posting=other,
+            student=s,
+            status="completed",
+            starts_at=timezone.now(),
+            ends_at=timezone.now(),
+        )
+        Rating.objects.create(
+            assignment=assignment,
+            direction="by_employer",
+            rater=employer,
+            student=s,
+            employer=posting.employer,
+            score=4,
+            published_at=timezone.now(),
+        )
+    return posting, employer
+
+
+@pytest.mark.parametrize("n", [5, 500])
+def test_pipeline_queries(client, n):
+    posting, employer = _pipeline_world(n)
+    client.force_login(employer)
+    url = reverse("applications:pipeline", args=[posting.pk])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["total"] == n
+    assert len(queries) <= MAX_QUERIES, [q["sql"][:120] for q in queries]
+    rated = [a for _k, _l, items in response.context["columns"] for a in items if a.student_rating]
+    assert len(rated) == 3 and rated[0].completed_count == 1
+
+
+def _render_panel(function, user):
+    request = RequestFactory().get("/dashboard/")
+    request.user = user
+    template, context = function(request)
+    return render_to_string(template, {"panel": context, "user": user, "request": request})
+
+
+def _student_world(n: int):
+    student = StudentFactory()
+    employer_posting = PostingFactory()
+    postings = _postings(n, employer_posting.employer)
+    Application.objects.bulk_create(
+        Application(
+            posting=p,
+            student=student,
+            cover_note="x" * 60,
+            status="offered" if i % 2 else "submitted",
+            offer_expires_at=timezone.now() + dt.timedelta(days=1),
+        )
+        for i, p in enumerate(postings)
+    )
+    # Assignments at several stages with milestones (paid ones count as earnings).
+    for p in postings[: min(n, 20)]:
+        app = Application.objects.create(
+            posting=p, student=student, cover_note="z" * 60, status="accepted"
+        )
+        assignment = Assignment.objects.create(
+            application=app,
+            posting=p,
+            student=student,
+            status="active",
+            amount=1000,
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + dt.timedelta(days=9),
+        )
+        for pos, status in enumerate(["paid", "open", "submitted"]):
+            Milestone.objects.create(
+                assignment=assignment,
+                position=pos,
+                title=f"M{pos}",
+                amount=100,
+                status=status,
+                due_at=timezone.now() + dt.timedelta(days=pos + 1),
+                review_due_at=timezone.now() + dt.timedelta(days=7),
+            )
+    return student, employer_of(employer_posting)
+
+
+@pytest.mark.parametrize("n", [5, 500])
+def test_student_panel_queries(n):
+    student, _employer = _student_world(n)
+    student = User.objects.get(pk=student.pk)
+    with CaptureQueriesContext(connection) as queries:
+        html = _render_panel(student_panel, student)
+    assert len(queries) <= MAX_QUERIES, [q["sql"][:120] for q in queries]
+    assert "answer by" in html
+    assert "next due" in html
+    # Earnings: one paid milestone of 100 minor units per assignment.
+    assert format_money(min(n, 20) * 100, "USD").strip() in html
+
+
+@pytest.mark.parametrize("n", [5, 500])
+def test_employer_panel_queries(n):
+    _student, employer = _student_world(n)
+    employer = User.objects.get(pk=employer.pk)
+    with CaptureQueriesContext(connection) as queries:
+        html = _render_panel(employer_panel, employer)
+    assert len(queries) <= MAX_QUERIES, [q["sql"][:120] for q in queries]
+    assert "approved automatically" in html  # work waiting for review, with its time
+    assert "Bulk posting" in html
+
+
+def test_whole_dashboard_does_not_grow_with_data(client):
+    counts = []
+    for n in (5, 60):
+        student, employer = _student_world(n)
+        for user in (student, employer):
+            client.force_login(user)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse("dashboard")).status_code == 200
+            counts.append(len(queries))
+    assert counts[0] == counts[2] and counts[1] == counts[3], counts
+
+
+def test_sweeps_use_indexed_columns_and_skip_locked():
+    """A smoke check that the sweeps run on an empty and on a busy table."""
+    assert services.applications_expire_offers_due() == 0
+    assert services.milestones_auto_approve_due() == 0
+    assert services.assignments_expire_unfunded_due() == 0
+    assert services.ratings_publish_due() == 0
