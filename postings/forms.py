@@ -64,11 +64,11 @@ class PostingForm(forms.Form):
     effort_hours = forms.IntegerField(
         label="Estimated effort (hours of work in total)", min_value=1, max_value=100000
     )
-    work_mode = forms.ChoiceField(choices=Posting.WorkMode.choices)
+    work_mode = forms.ChoiceField(choices=Posting.WorkMode.choices, initial="remote")
     location = forms.CharField(
         required=False, max_length=rules.MAX_LOCATION, help_text="For on-site and hybrid work."
     )
-    mentoring = forms.ChoiceField(choices=Posting.Mentoring.choices)
+    mentoring = forms.ChoiceField(choices=Posting.Mentoring.choices, initial="light")
     openings = forms.IntegerField(
         min_value=1, max_value=rules.MAX_OPENINGS, initial=1, help_text="How many students."
     )
