@@ -21,6 +21,16 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Eager tasks flip Celery's process-global "join would block" flag while they run; two
+    threads running eager tasks at once can leave it set. Put it back for the next tests."""
+    from celery._state import _set_task_join_will_block
+
+    yield
+    _set_task_join_will_block(False)
+
+
 def _due_reminders(count: int, users) -> None:
     now = timezone.now()
     for i in range(count):

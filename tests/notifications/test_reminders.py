@@ -59,7 +59,7 @@ def test_every_reminder_kind_sent_at_its_moment_and_only_once(clock, kind):
     clock(send_at + timedelta(minutes=1))
     assert services.reminders_send_due() == 0
     clock(send_at + timedelta(minutes=2))
-    assert send_due_reminders.delay().get() == 0  # the beat task itself
+    assert send_due_reminders.delay().result == 0  # the beat task itself
     notifications = Notification.objects.filter(recipient=user)
     assert [(n.kind, n.dedupe_key) for n in notifications] == [(kind, f"reminder:{kind}:1")]
     assert len(mail.outbox) == 1 and mail.outbox[0].to == [user.email]
