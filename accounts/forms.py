@@ -16,11 +16,8 @@ INVITATION_SESSION_KEY = "accounts_invitation_token"
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
-    names = sorted(
-        name
-        for name in zoneinfo.available_timezones()
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "posix/", "right/"))
-    )
+    # Every zone the model accepts (the API may set any of them), UTC first.
+    names = sorted(zoneinfo.available_timezones() - {"UTC"})
     return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
 
 
