@@ -383,6 +383,7 @@ class TestModeObject(models.Model):
     """The test provider's own records (sessions, accounts, transfers, refunds), so that the
     web process and the worker see the same objects. Only the test provider uses this table."""
 
+    __test__ = False  # not a pytest test class
     id = models.CharField(max_length=64, primary_key=True)
     kind = models.CharField(max_length=30, db_index=True)
     data = models.JSONField(default=dict)

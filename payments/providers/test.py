@@ -85,14 +85,15 @@ def failure_set(*, mode: str | None, times: int = 1_000_000) -> None:
 
 def _maybe_fail(account: dict[str, Any] | None = None) -> None:
     Model = _model()
+    mode = None
     with transaction.atomic():
         control = Model.objects.select_for_update().filter(pk=CONTROL_ID).first()
         if control and control.data.get("mode") and control.data.get("remaining", 0) > 0:
             control.data["remaining"] -= 1
             control.save(update_fields=["data"])
-            raise FAILURES[control.data["mode"]](
-                code=f"test_{control.data['mode']}", detail="test mode: failure requested"
-            )
+            mode = control.data["mode"]
+    if mode:  # raised after the block, so that the count is kept
+        raise FAILURES[mode](code=f"test_{mode}", detail="test mode: failure requested")
     if account and account.get("fail_transfers"):
         raise PaymentDeclined(
             "Test mode: this account was set up so that transfers fail.",
