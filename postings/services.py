@@ -23,6 +23,7 @@ from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted
 from notifications.services import notify_many, reminder_cancel, reminder_schedule
 
 from . import rules
+from .cache import postings_changed
 from .models import ModerationDecision, Posting, PostingMilestone, Report, ScreeningQuestion, Skill
 from .rules import POSTING_FIELDS, Values, posting_errors, posting_flags
 
@@ -65,6 +66,7 @@ def _close(posting: Posting, *, reason: str, actor: User | None) -> None:
     posting.closed_at = timezone.now()
     posting.save(update_fields=["status", "close_reason", "closed_at", "updated_at"])
     audit(action="posting.closed", target=posting, actor=actor, reason=reason)
+    postings_changed()
     reminder_cancel(key_prefix=f"posting:{posting.pk}:")
     _notify_employer(
         posting,
@@ -98,6 +100,7 @@ def posting_seat_taken(*, posting: Posting) -> Posting:
     posting.seats_filled += 1
     posting.save(update_fields=["seats_filled", "updated_at"])
     audit(action="posting.seat_taken", target=posting, seats_filled=posting.seats_filled)
+    postings_changed()
     if posting.seats_filled >= posting.openings and posting.status == Status.PUBLISHED:
         _close(posting, reason=Posting.CloseReason.FILLED, actor=None)
     return posting
@@ -116,6 +119,7 @@ def posting_seat_released(*, posting: Posting) -> Posting:
     posting.seats_filled -= 1
     posting.save(update_fields=["seats_filled", "updated_at"])
     audit(action="posting.seat_released", target=posting, seats_filled=posting.seats_filled)
+    postings_changed()
     if (
         posting.status == Status.CLOSED
         and posting.close_reason == Posting.CloseReason.FILLED
@@ -315,6 +319,7 @@ def _publish(posting: Posting, *, actor: User | None, action: str, reason: str =
     posting.save(update_fields=["status", "published_at", "moderation_reason", "updated_at"])
     ModerationDecision.objects.create(posting=posting, actor=actor, action=action, reason=reason)
     _schedule_deadline_reminder(posting)
+    postings_changed()
 
 
 def _schedule_deadline_reminder(posting: Posting) -> None:
@@ -498,6 +503,7 @@ def _suspend(posting: Posting, *, actor: User | None, reason: str) -> None:
         posting=posting, actor=actor, action=ModerationDecision.Action.SUSPEND, reason=reason
     )
     audit(action="posting.suspended", target=posting, actor=actor, reason=reason)
+    postings_changed()
     _notify_employer(
         posting,
         kind="posting.suspended",
@@ -556,6 +562,7 @@ def posting_remove(*, posting: Posting, actor: User, reason: str) -> Posting:
     _resolve_reports(posting, actor)
     reminder_cancel(key_prefix=f"posting:{posting.pk}:")
     audit(action="posting.removed", target=posting, actor=actor, reason=reason)
+    postings_changed()
     return posting
 
 

@@ -17,6 +17,7 @@ from accounts.views import employer_required
 from marketplace.core.errors import DomainError
 
 from . import rules, selectors, services
+from .cache import cached_body
 from .filters import PostingFilter
 from .forms import (
     FitForm,
@@ -58,7 +59,12 @@ def page_size_from(params: QueryDict) -> int:
 
 
 def posting_list(request):
-    """The public list: filters, search, sort and keyset pages (see ``postings.pagination``)."""
+    """The public list: filters, search, sort and keyset pages (see ``postings.pagination``);
+    anonymous visitors' answers are cached briefly (see ``postings.cache``)."""
+    return cached_body(request, "page", lambda: _posting_list(request))
+
+
+def _posting_list(request):
     filterset = PostingFilter(request.GET, queryset=selectors.postings_public())
     errors: list[str] = []
     page = None

@@ -15,7 +15,9 @@ def test_seed_demo_adds_published_postings_in_every_format_once():
     call_command("seed_demo", stdout=io.StringIO())
     assert set(Posting.objects.values_list("pk", "status")) == first  # idempotent
     postings = Posting.objects.all()
-    assert {p.status for p in postings} == {"published"}
+    # Published; the applications demo may fill the seats of one (closed as filled).
+    for posting in postings:
+        assert posting.status == "published" or posting.close_reason == "filled", posting
     assert {p.format for p in postings} == {"nano", "micro", "project", "internship"}
     assert {p.compensation for p in postings} == {"paid", "credit"}
     assert {p.employer.name for p in postings} == {

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Employer
+from postings.cache import postings_changed
 from postings.models import WEEK, Posting, PostingMilestone, Skill, format_for_duration
 from postings.services import search_vectors_refresh
 
@@ -120,6 +121,7 @@ class Command(BaseCommand):
                     for p in created
                 )
                 search_vectors_refresh(posting_ids=[p.pk for p in created])
+                postings_changed()
             made += size
             self.stdout.write(f"  {made}/{postings} postings")
         self.stdout.write(self.style.SUCCESS(f"Added {postings} postings."))

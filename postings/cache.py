@@ -1,0 +1,83 @@
+"""A short-lived cache of the public list (page and API) for anonymous visitors.
+
+Most traffic on the list is anonymous and asks for the same few URLs (the first page, a popular
+filter). Their rendered body is cached for ``POSTINGS_PAGE_CACHE_SECONDS`` under a key made of
+the full URL and a *postings version*; every service that changes a posting bumps the version
+after its transaction commits, so a change shows at once and the timeout only bounds what the
+version does not cover (an employer's rating or verified badge).
+
+Only the body is cached, never the response's cookies; requests that carry a session or
+messages are never served from (or stored in) the cache, so nothing personal is shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+VERSION_KEY = "postings:version"
+
+
+def postings_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, 1, timeout=None)
+        version = cache.get(VERSION_KEY) or 1
+    return int(version)
+
+
+def postings_changed() -> None:
+    """Call inside the transaction that changed a posting: cached pages expire on commit."""
+
+    def bump() -> None:
+        try:
+            cache.incr(VERSION_KEY)
+        except ValueError:
+            cache.add(VERSION_KEY, 2, timeout=None)
+
+    transaction.on_commit(bump)
+
+
+def _cacheable(request: HttpRequest) -> bool:
+    return (
+        settings.POSTINGS_PAGE_CACHE_SECONDS > 0
+        and request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+        and "HTTP_AUTHORIZATION" not in request.META
+    )
+
+
+def _key(request: HttpRequest, kind: str) -> str:
+    url = request.build_absolute_uri()
+    digest = hashlib.sha256(f"{kind}|{url}".encode()).hexdigest()[:32]
+    return f"postings:page:{postings_version()}:{digest}"
+
+
+def cached_body(request: HttpRequest, kind: str, render: Callable[[], HttpResponse]):
+    """The response of ``render()``, from the cache when an anonymous visitor asked for the
+    same URL recently. Only 200 answers are stored."""
+    if not _cacheable(request):
+        return render()
+    key = _key(request, kind)
+    hit = cache.get(key)
+    if hit is not None:
+        content_type, body = hit
+        response = HttpResponse(body, content_type=content_type)
+        response["X-Cache"] = "hit"
+        return response
+    response = render()
+    if response.status_code == 200 and not response.cookies:
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+        cache.set(
+            key,
+            (response["Content-Type"], response.content),
+            timeout=settings.POSTINGS_PAGE_CACHE_SECONDS,
+        )
+    return response
