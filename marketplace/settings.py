@@ -352,7 +352,9 @@ CELERY_BEAT_SCHEDULE["notifications-send-due-reminders"] = {
 NOTIFICATION_EMAIL_REQUEUE_AFTER = timedelta(
     minutes=env.int("NOTIFICATION_EMAIL_REQUEUE_AFTER_MINUTES", default=10)
 )
-NOTIFICATION_EMAIL_MAX_AGE = timedelta(hours=env.int("NOTIFICATION_EMAIL_MAX_AGE_HOURS", default=24))
+NOTIFICATION_EMAIL_MAX_AGE = timedelta(
+    hours=env.int("NOTIFICATION_EMAIL_MAX_AGE_HOURS", default=24)
+)
 CELERY_BEAT_SCHEDULE["notifications-requeue-emails"] = {
     "task": "notifications.requeue_emails",
     "schedule": 300.0,
@@ -367,9 +369,6 @@ POSTING_MAX_AMOUNT = env.int("POSTING_MAX_AMOUNT", default=5_000_000)
 REPORTS_TO_SUSPEND = env.int("REPORTS_TO_SUSPEND", default=3)
 POSTING_SWEEP_BATCH_SIZE = env.int("POSTING_SWEEP_BATCH_SIZE", default=200)
 CELERY_BEAT_SCHEDULE["postings-close-due"] = {"task": "postings.close_due", "schedule": 60.0}
-# Anonymous visitors' list pages (browser and API) are cached this long, keyed by a version that
-# every posting change bumps (0 switches the cache off; off under tests unless a test enables it).
-POSTINGS_PAGE_CACHE_SECONDS = env.int("POSTINGS_PAGE_CACHE_SECONDS", default=0 if TESTING else 60)
 
 # --- Applications, assignments and deliverables -----------------------------------------------
 # CVs and deliverables: a storage with no URL, outside MEDIA_ROOT (default: a "private-media"
@@ -434,9 +433,7 @@ PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
 PAYOUT_MAX_RETRIES = env.int("PAYOUT_MAX_RETRIES", default=8)
 PAYOUT_RETRY_BASE_SECONDS = env.int("PAYOUT_RETRY_BASE_SECONDS", default=60)
 # A payout left "processing" longer than this (a worker died mid-call) is run again.
-PAYOUT_PROCESSING_LEASE = timedelta(
-    seconds=env.int("PAYOUT_PROCESSING_LEASE_SECONDS", default=600)
-)
+PAYOUT_PROCESSING_LEASE = timedelta(seconds=env.int("PAYOUT_PROCESSING_LEASE_SECONDS", default=600))
 PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=500)
 CELERY_BEAT_SCHEDULE["payments-sweep"] = {"task": "payments.sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
