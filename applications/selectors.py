@@ -280,7 +280,7 @@ PIPELINE_COLUMNS = [
     (Application.Status.OFFERED, "Offered"),
     (Application.Status.ACCEPTED, "Accepted"),
     (Application.Status.REJECTED, "Not selected"),
-    ("closed", "Withdrawn, declined or expired"),
+    ("closed", "Closed"),
 ]
 _CLOSED_COLUMN = {
     Application.Status.WITHDRAWN,
