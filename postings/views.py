@@ -88,11 +88,33 @@ def _posting_list(request):
         params["cursor"] = cursor
         return f"?{params.urlencode()}"
 
+    fields = filterset.form.fields
     return render(
         request,
         "postings/list.html",
         {
             "filter": filterset,
+            "selected": {
+                "q": request.GET.get("q", ""),
+                "lists": {name: request.GET.getlist(name) for name in request.GET},
+                "values": {name: request.GET.get(name, "") for name in request.GET},
+            },
+            "checkbox_groups": [
+                ("format", "Format", fields["format"].choices),
+                ("work_mode", "Work mode", fields["work_mode"].choices),
+            ],
+            "select_fields": [
+                ("compensation", "Paid or credit", fields["compensation"].choices, False),
+                ("category", "Category", fields["category"].choices, False),
+                ("skill", "Skills", fields["skill"].choices, True),
+                ("sort", "Sort by", fields["sort"].choices, False),
+            ],
+            "input_fields": [
+                ("min_pay", "Minimum pay", "number", "0.01"),
+                ("max_hours_per_week", "Maximum hours per week", "number", "1"),
+                ("starts_after", "Starts on or after", "date", ""),
+                ("starts_before", "Starts on or before", "date", ""),
+            ],
             "page": page,
             "errors": errors,
             "next_link": link(page.next_cursor) if page and page.next_cursor else "",

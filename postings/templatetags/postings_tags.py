@@ -30,3 +30,13 @@ def query_with(context, **changes):
         else:
             params[key] = value
     return f"?{params.urlencode()}"
+
+
+@register.filter
+def get_list(mapping, key):
+    return mapping.get(key, [])
+
+
+@register.filter
+def get_value(mapping, key):
+    return mapping.get(key, "")
