@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_ENV=production \
     DJANGO_VAR_DIR=/app/var \
-    MEDIA_ROOT=/app/media
+    MEDIA_ROOT=/app/media \
+    PRIVATE_MEDIA_ROOT=/app/private-media
 
 WORKDIR /app
 
@@ -31,10 +32,11 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-placeholder-not-used-at-run-time-012345
     python manage.py collectstatic --noinput \
     && rm -rf /app/var /tmp/build.sqlite3
 
-# Run as an unprivileged user; only var/ (embedded scratch space) and media/ are writable.
+# Run as an unprivileged user; only var/ (scratch space), media/ (logos) and private-media/
+# (CVs and deliverables, never served directly) are writable.
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin marketplace \
-    && mkdir -p /app/var /app/media \
-    && chown -R marketplace:marketplace /app/var /app/media
+    && mkdir -p /app/var /app/media /app/private-media \
+    && chown -R marketplace:marketplace /app/var /app/media /app/private-media
 USER marketplace
 
 EXPOSE 8000

@@ -179,6 +179,21 @@ def test_dockerfile_collects_static_files_at_build_time_in_production_mode():
         assert name in settings_env_names(), name
 
 
+def test_dockerfile_sets_only_variables_the_settings_or_python_read():
+    env_block = re.search(r"^ENV (.*?)\n\n", DOCKERFILE, re.M | re.S).group(1)
+    names = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", env_block))
+    unknown = {n for n in names if not n.startswith(("PYTHON", "PIP_"))} - settings_env_names()
+    assert not unknown, sorted(unknown)
+
+
+def test_every_volume_of_the_app_is_writable_by_its_user():
+    chown = next(line for line in DOCKERFILE.splitlines() if "chown" in line)
+    for name, service in APP_SERVICES.items():
+        for volume in service.get("volumes", []):
+            target = volume.split(":")[1]
+            assert target in chown.split(), f"{name}: {target} is not writable in the image"
+
+
 def test_dockerfile_default_command_is_the_web_server():
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", DOCKERFILE, re.M).group(1))
     assert cmd[:2] == ["gunicorn", "marketplace.wsgi:application"]
