@@ -74,13 +74,6 @@ class AssignmentAdmin(ReadOnlyAdmin):
     inlines = [MilestoneInline]
     actions = [cancel_assignments]
 
-    def has_change_permission(self, request, obj=None):
-        # Needed for the action; the form itself shows no editable field.
-        return request.user.is_staff
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
 
 @admin.register(Submission)
 class SubmissionAdmin(ReadOnlyAdmin):

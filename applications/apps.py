@@ -12,3 +12,19 @@ class ApplicationsConfig(AppConfig):
 
         register_panel("applications.student", student_panel, order=20)
         register_panel("applications.employer", employer_panel, order=20)
+
+        from notifications.calendar import register_source
+
+        from .selectors import calendar_events_for
+
+        # These deadlines, with better titles than the reminders' generic ones.
+        register_source(
+            "applications.deadlines",
+            calendar_events_for,
+            replaces_reminder_kinds=[
+                "reminder.offer_due",
+                "reminder.funding_pending",
+                "reminder.milestone_due",
+                "reminder.auto_approval",
+            ],
+        )

@@ -480,3 +480,68 @@ def disputes_open() -> QuerySet[Dispute]:
 def offer_deadline_passed(application: Application, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     return bool(application.offer_expires_at and application.offer_expires_at <= now)
+
+
+def calendar_events_for(user) -> list:
+    """This user's deadlines for the calendar feed (at most two queries)."""
+    from notifications.calendar import CalendarEvent
+
+    events = []
+    if not _authenticated(user):
+        return events
+    if user.is_student:
+        for m in Milestone.objects.filter(
+            assignment__student=user,
+            assignment__status=Assignment.Status.ACTIVE,
+            status__in=[Milestone.Status.OPEN, Milestone.Status.REVISION_REQUESTED],
+        ).select_related("assignment__posting"):
+            events.append(
+                CalendarEvent(
+                    uid=f"milestone-{m.pk}-due",
+                    title=f"Due: {m.title} ({m.assignment.posting.title})",
+                    starts_at=m.due_at,
+                    link=f"/assignments/{m.assignment_id}/",
+                )
+            )
+        for a in Application.objects.filter(
+            student=user, status=Application.Status.OFFERED, offer_expires_at__isnull=False
+        ).select_related("posting"):
+            events.append(
+                CalendarEvent(
+                    uid=f"application-{a.pk}-offer",
+                    title=f"Answer the offer: {a.posting.title}",
+                    starts_at=a.offer_expires_at,
+                    link=f"/applications/{a.pk}/",
+                )
+            )
+        return events
+    employer = employer_for_user(user)
+    if employer is None:
+        return events
+    for m in Milestone.objects.filter(
+        assignment__posting__employer=employer,
+        status=Milestone.Status.SUBMITTED,
+        review_due_at__isnull=False,
+    ).select_related("assignment__posting", "assignment__student"):
+        events.append(
+            CalendarEvent(
+                uid=f"milestone-{m.pk}-review-{m.submitted_at:%Y%m%d%H%M%S}",
+                title=f"Review (or it is approved automatically): {m.title}",
+                starts_at=m.review_due_at,
+                link=f"/assignments/{m.assignment_id}/",
+                description=f"{m.assignment.posting.title} · {m.assignment.student.display_name}",
+            )
+        )
+    for a in Assignment.objects.filter(
+        posting__employer=employer, status=Assignment.Status.AWAITING_FUNDING
+    ).select_related("posting", "student"):
+        events.append(
+            CalendarEvent(
+                uid=f"assignment-{a.pk}-funding",
+                title=f"Fund the assignment: {a.posting.title}",
+                starts_at=a.funding_due_at,
+                link=f"/assignments/{a.pk}/",
+                description=a.student.display_name,
+            )
+        )
+    return events
