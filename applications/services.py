@@ -410,7 +410,12 @@ def application_offer(
     if application.status == AppStatus.OFFERED:
         return application
     _move(application, AppStatus.OFFERED, "application")
-    if posting.status not in {Posting.Status.PUBLISHED, Posting.Status.CLOSED}:
+    # After the application deadline the employer may still offer; not after a withdrawal.
+    closed_at_deadline = (
+        posting.status == Posting.Status.CLOSED
+        and posting.close_reason == Posting.CloseReason.DEADLINE
+    )
+    if posting.status != Posting.Status.PUBLISHED and not closed_at_deadline:
         raise DomainError(
             f"This posting is {posting.get_status_display().lower()}: no offer can be made.",
             code="posting_not_open",

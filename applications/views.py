@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import employer_for_user
@@ -157,7 +158,8 @@ def application_move(request, pk: int, move: str):
             messages.success(request, f"{application.student.display_name} is shortlisted.")
         elif move == "reject":
             form = RejectForm(request.POST)
-            form.is_valid()
+            if not form.is_valid():
+                raise DomainError("The message can have at most 2000 characters.")
             services.application_reject(
                 application=application,
                 actor=actor,
@@ -192,7 +194,9 @@ def application_move(request, pk: int, move: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     next_url = request.POST.get("next", "")
-    if next_url.startswith("/") and not next_url.startswith("//"):
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(next_url)
     return redirect("applications:detail", application.pk)
 

@@ -264,3 +264,25 @@ def test_reinvite_page(client):
     client.force_login(assignment.student)
     page = client.get(note.link)
     assert "invited you to apply" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "/\\evil.example"]
+)
+def test_no_open_redirect_after_a_move(client, next_url):
+    application = ApplicationFactory()
+    client.force_login(employer_of(application.posting))
+    response = client.post(
+        reverse("applications:move", args=[application.pk, "shortlist"]), {"next": next_url}
+    )
+    assert response["Location"] == reverse("applications:detail", args=[application.pk])
+
+
+def test_pipeline_shortlist_returns_to_the_pipeline(client):
+    application = ApplicationFactory()
+    client.force_login(employer_of(application.posting))
+    url = reverse("applications:pipeline", args=[application.posting_id])
+    response = client.post(
+        reverse("applications:move", args=[application.pk, "shortlist"]), {"next": url}
+    )
+    assert response["Location"] == url

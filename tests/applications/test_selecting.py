@@ -285,3 +285,18 @@ def test_response_rate_counts_answers_before_the_posting_closed():
     employer_row.refresh_from_db()
     # Due: 2 answered in time + 1 late + 1 unanswered (the withdrawn one is not counted).
     assert employer_row.response_rate == 50
+
+
+def test_no_offer_on_a_withdrawn_posting_but_after_the_deadline_yes():
+    withdrawn = PostingFactory()
+    application = ApplicationFactory(posting=withdrawn)
+    Posting.objects.filter(pk=withdrawn.pk).update(status="closed", close_reason="withdrawn")
+    with pytest.raises(DomainError) as exc:
+        services.application_offer(application=application, actor=employer_of(withdrawn))
+    assert exc.value.code == "posting_not_open"
+    late = PostingFactory()
+    shortlisted = walk_to(ApplicationFactory(posting=late), "shortlisted")
+    Posting.objects.filter(pk=late.pk).update(status="closed", close_reason="deadline")
+    services.application_offer(application=shortlisted, actor=employer_of(late))
+    shortlisted.refresh_from_db()
+    assert shortlisted.status == "offered"
