@@ -28,6 +28,8 @@ class FundingList(generics.ListAPIView):
 
     def get_queryset(self):
         user = self.request.user
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return Funding.objects.none()
         if user.is_staff:
             return Funding.objects.prefetch_related("refunds")
         employer = employer_for_user(user)
@@ -50,6 +52,8 @@ class PayoutList(generics.ListAPIView):
 
     def get_queryset(self):
         user = self.request.user
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return Payout.objects.none()
         if user.is_staff:
             return Payout.objects.select_related("milestone")
         return selectors.payouts_for_student(student=user)
