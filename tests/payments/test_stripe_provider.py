@@ -11,7 +11,12 @@ from applications.models import Assignment
 from payments import services
 from payments.models import Funding, Payout, PayoutAccount, Refund
 from payments.providers import get_provider
-from payments.providers.base import PaymentDeclined, ProviderError, ProviderUnavailable
+from payments.providers.base import (
+    PaymentActionRequired,
+    PaymentDeclined,
+    ProviderError,
+    ProviderUnavailable,
+)
 from payments.providers.stripe import from_stripe_amount, to_stripe_amount
 from payments.services import PaymentRefused
 
@@ -219,6 +224,15 @@ def test_errors_are_translated_for_the_caller(stripe_api):
     with pytest.raises(ProviderUnavailable):
         provider.refund_create(
             payment_intent_id="pi_x", amount=1, currency="USD", metadata={}, idempotency_key="k2"
+        )
+    stripe_api.fail(
+        "/v1/refunds",
+        status=402,
+        body={"type": "card_error", "code": "authentication_required", "message": "3DS"},
+    )
+    with pytest.raises(PaymentActionRequired):
+        provider.refund_create(
+            payment_intent_id="pi_x", amount=1, currency="USD", metadata={}, idempotency_key="k4"
         )
     with pytest.raises(ProviderError) as error:  # 404 resource_missing: our fault
         provider.refund_create(
