@@ -68,9 +68,10 @@ def _deliver_and_pay_first(assignment: Assignment) -> bool:
     if milestone.status == Milestone.Status.SUBMITTED:
         application_services.milestone_approve(milestone=milestone, actor=_owner(assignment))
         milestone.refresh_from_db()
-    payout = services.milestone_release(milestone_id=milestone.pk) or Payout.objects.filter(
-        milestone=milestone
-    ).first()
+    payout = (
+        services.milestone_release(milestone_id=milestone.pk)
+        or Payout.objects.filter(milestone=milestone).first()
+    )
     if payout is None:
         return False
     services.payout_release(payout_id=payout.pk)
