@@ -168,12 +168,16 @@ def bench_sweep(*, future: int, due: int, repeat: int, first_user: int) -> float
     return median
 
 
-def bench_worker(*, emails: int, first_user: int, concurrency: int) -> tuple[float, float]:
+def bench_worker(
+    *, emails: int, first_user: int, concurrency: int, batch: int
+) -> tuple[float, float]:
+    """Enqueue the e-mails of ``emails`` notifications (tasks of ``batch`` ids, or one task per
+    e-mail when ``batch`` is 1), then time one worker draining the queue."""
     from django.db import connection
 
     from marketplace.celery import app
     from notifications.models import Notification
-    from notifications.tasks import send_notification_email
+    from notifications.tasks import send_notification_email, send_notification_emails
 
     sql("TRUNCATE notifications_notification")
     Notification.objects.bulk_create(
@@ -190,12 +194,18 @@ def bench_worker(*, emails: int, first_user: int, concurrency: int) -> tuple[flo
         ],
         batch_size=2000,
     )
-    ids = list(Notification.objects.values_list("pk", flat=True))
+    ids = list(Notification.objects.order_by("pk").values_list("pk", flat=True))
     purge_queue()
     app.conf.task_always_eager = False
     with app.producer_or_acquire() as producer:
-        for pk in ids:
-            send_notification_email.apply_async((pk,), producer=producer)
+        if batch == 1:
+            for pk in ids:
+                send_notification_email.apply_async((pk,), producer=producer)
+        else:
+            for start in range(0, len(ids), batch):
+                send_notification_emails.apply_async(
+                    (ids[start : start + batch],), producer=producer
+                )
     connection.close()
     pool = (
         ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"--concurrency={concurrency}"]
@@ -206,6 +216,8 @@ def bench_worker(*, emails: int, first_user: int, concurrency: int) -> tuple[flo
         + os.environ.get("BENCH_WORKER_ARGS", "").split(),
         cwd=ROOT,
         env={**os.environ, **ENV, **WORKER_ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     started = time.perf_counter()
     try:
@@ -223,7 +235,9 @@ def bench_worker(*, emails: int, first_user: int, concurrency: int) -> tuple[flo
     assert sent.count() == emails, f"only {sent.count()} of {emails} sent"
     first = sent.order_by("emailed_at").values_list("emailed_at", flat=True).first()
     last = sent.order_by("-emailed_at").values_list("emailed_at", flat=True).first()
-    rate = (emails - 1) / (last - first).total_seconds()
+    # ``emailed_at`` is stamped per batch: between the first stamp and the last, all batches but
+    # the first were sent.
+    rate = (emails - batch) / (last - first).total_seconds()
     return rate, wall
 
 
@@ -263,24 +277,29 @@ def main() -> None:
         )
 
         print("\n2. Notification e-mails sent per second by one worker on Redis")
-        results = {}
-        for concurrency in (1, 2):
+        cases = [
+            ("batches of 100 (sweeps, notify_many), solo pool: 1 process", 100, 1, args.emails),
+            ("batches of 100, prefork: 2 processes", 100, 2, args.emails),
+            ("one task per e-mail (a single notify()), solo pool", 1, 1, args.emails // 5),
+        ]
+        results = []
+        for label, batch, concurrency, count in cases:
             rate, wall = bench_worker(
-                emails=args.emails, first_user=first_user, concurrency=concurrency
+                emails=count, first_user=first_user, concurrency=concurrency, batch=batch
             )
-            results[concurrency] = rate
-            label = "solo pool, 1 process" if concurrency == 1 else "prefork, 2 processes"
-            verdict = "meets" if rate >= 500 else "MISSES"
+            results.append((label, rate))
+            verdict = "meets" if rate >= 500 else "below"
             print(
-                f"  {label}: {rate:,.0f} e-mails/s ({args.emails:,} e-mails, "
-                f"{wall:.1f} s wall clock incl. start-up; {verdict} the goal >= 500/s)"
+                f"  {label}: {rate:,.0f} e-mails/s ({count:,} e-mails, {wall:.1f} s wall clock "
+                f"incl. start-up; {verdict} the goal >= 500/s)"
             )
         print("\nSummary")
         print(
-            f"  sweep 1,000 due: {small:.3f} s with {args.small:,} future, "
+            f"  sweep of {args.due:,} due: {small:.3f} s with {args.small:,} future, "
             f"{large:.3f} s with {args.future:,} future, ratio {ratio:.2f}"
         )
-        print(f"  worker: {results[1]:,.0f}/s (solo), {results[2]:,.0f}/s (prefork x2)")
+        for label, rate in results:
+            print(f"  {label}: {rate:,.0f} e-mails/s")
     finally:
         try:
             from django.db import connections
