@@ -6,8 +6,11 @@ one-click unsubscribe: they POST ``List-Unsubscribe=One-Click`` to the same link
 e-mail for that kind without a login (see ``notifications.views.unsubscribe``).
 """
 
+import functools
+import smtplib
+
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,6 +21,12 @@ from .models import Notification, NotificationSettings
 from .tokens import unsubscribe_token
 
 
+@functools.cache
+def _site_path(name: str, placeholder: str = "") -> str:
+    """``reverse()`` once per process: e-mails are built by the hundred."""
+    return reverse(name, args=[placeholder] if placeholder else None)
+
+
 def absolute_url(path_or_url: str) -> str:
     """Links in e-mails must be absolute: site paths get ``SITE_URL`` in front."""
     if path_or_url.startswith("/"):
@@ -26,42 +35,85 @@ def absolute_url(path_or_url: str) -> str:
 
 
 def unsubscribe_url(*, user_id: int, kind: str) -> str:
+    # Tokens are URL-safe (base64 and ":"), so filling them into the reversed path is the same
+    # as reversing with them.
     token = unsubscribe_token(user_id=user_id, kind=kind)
-    return absolute_url(reverse("notifications:unsubscribe", args=[token]))
+    path = _site_path("notifications:unsubscribe", "TOKEN").replace("TOKEN", token)
+    return absolute_url(path)
 
 
 def notification_email_send(*, notification_id: int) -> bool:
-    """Send once: the row is locked and its status set in the same transaction.
+    """Send one notification's e-mail once; True if it went out."""
+    return notification_emails_send(notification_ids=[notification_id]) == 1
 
-    Returns True if an e-mail went out. Nothing is sent (status ``skipped``) when the recipient
-    switched e-mail off for this kind or altogether, is inactive or has no address. A second call
-    for the same notification sends nothing.
+
+def notification_emails_send(*, notification_ids: list[int]) -> int:
+    """Send the e-mails of these notifications, each once; returns how many went out.
+
+    One transaction for the batch: the pending rows are locked (rows another worker is sending
+    are skipped, not waited for), the preferences of all recipients are read in one query, the
+    messages go out over one connection to the mail server, and the rows are marked in one
+    UPDATE. Nothing is sent (status ``skipped``) when the recipient switched e-mail off for this
+    kind or altogether, is inactive, has no address, or the mail server refuses the address.
+
+    If the mail server becomes unreachable in the middle, the e-mails already sent are marked
+    sent and the error is raised, so the task's retry sends only the rest. (An e-mail can go
+    out twice only if the database commit fails right after sending.)
     """
     with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(of=("self",))
+        notifications = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("recipient")
-            .filter(pk=notification_id, email_status=Notification.EmailStatus.PENDING)
-            .first()
+            .filter(pk__in=notification_ids, email_status=Notification.EmailStatus.PENDING)
+            .order_by("pk")
         )
-        if notification is None:
-            return False
-        recipient = notification.recipient
-        prefs = NotificationSettings.objects.filter(user=recipient).first()
-        wanted = prefs is None or prefs.wants_email(notification.kind)
-        if not wanted or not recipient.is_active or not recipient.email:
-            notification.email_status = Notification.EmailStatus.SKIPPED
-            notification.save(update_fields=["email_status"])
-            return False
-        message = build_message(notification)
-        message.send()
-        notification.emailed_at = timezone.now()
-        notification.email_status = Notification.EmailStatus.SENT
-        notification.save(update_fields=["emailed_at", "email_status"])
-    return True
+        if not notifications:
+            return 0
+        prefs = {
+            p.user_id: p
+            for p in NotificationSettings.objects.filter(
+                user_id__in={n.recipient_id for n in notifications}
+            )
+        }
+        to_send, sent, skipped = [], [], []
+        for notification in notifications:
+            recipient = notification.recipient
+            wanted = recipient.pk not in prefs or prefs[recipient.pk].wants_email(notification.kind)
+            if wanted and recipient.is_active and recipient.email:
+                to_send.append(notification)
+            else:
+                skipped.append(notification.pk)
+        failure = None
+        if to_send:
+            connection = get_connection()
+            try:
+                connection.open()
+                for notification in to_send:
+                    try:
+                        build_message(notification, connection=connection).send()
+                    except smtplib.SMTPRecipientsRefused:
+                        skipped.append(notification.pk)
+                    else:
+                        sent.append(notification.pk)
+            except Exception as exc:  # e.g. the server is unreachable: keep what was sent
+                failure = exc  # and raise below (an OSError is retried by the task)
+            finally:
+                connection.close()
+        # Two UPDATEs for the whole batch; ``emailed_at`` is when the batch was handed over.
+        if sent:
+            Notification.objects.filter(pk__in=sent).update(
+                email_status=Notification.EmailStatus.SENT, emailed_at=timezone.now()
+            )
+        if skipped:
+            Notification.objects.filter(pk__in=skipped).update(
+                email_status=Notification.EmailStatus.SKIPPED
+            )
+    if failure is not None:
+        raise failure
+    return len(sent)
 
 
-def build_message(notification: Notification) -> EmailMultiAlternatives:
+def build_message(notification: Notification, *, connection=None) -> EmailMultiAlternatives:
     recipient = notification.recipient
     kind_known = notification.kind in KINDS
     unsubscribe_kind = (
@@ -75,12 +127,13 @@ def build_message(notification: Notification) -> EmailMultiAlternatives:
         "kind_label": KINDS.get(notification.kind, notification.kind),
         "unsubscribe_kind_url": unsubscribe_kind,
         "unsubscribe_all_url": unsubscribe_all,
-        "preferences_url": absolute_url(reverse("notifications:preferences")),
-        "inbox_url": absolute_url(reverse("notifications:inbox")),
+        "preferences_url": absolute_url(_site_path("notifications:preferences")),
+        "inbox_url": absolute_url(_site_path("notifications:inbox")),
         "SITE_URL": settings.SITE_URL,
         "SITE_NAME": "Micro-internships",
     }
     message = EmailMultiAlternatives(
+        connection=connection,
         subject=notification.title,
         body=render_to_string("notifications/email.txt", context),
         to=[recipient.email],

@@ -41,6 +41,7 @@ def notify(
     dedupe_key: str,
     body: str = "",
     link: str = "",
+    enqueue_email: bool = True,
 ) -> Notification | None:
     """Write an in-app notification and send its e-mail after the transaction commits.
 
@@ -48,6 +49,9 @@ def notify(
     nothing. Call it inside the transaction of the change it reports, so that a rolled-back change
     notifies nobody. Whether an e-mail goes out is decided when it is sent (the recipient's
     preferences at that moment), see ``notifications.emails``.
+
+    ``enqueue_email=False`` is for callers that write many notifications at once and enqueue
+    their e-mails as one batch (``notify_many``, the reminder sweep): see ``emails_enqueue``.
     """
     if kind not in KINDS:
         logger.warning("notify() with a kind that is not in notifications.kinds: %s", kind)
@@ -63,21 +67,42 @@ def notify(
             )
     except IntegrityError:
         return None
-    from .tasks import send_notification_email
+    if enqueue_email:
+        from .tasks import send_notification_email
 
-    send_notification_email.delay_on_commit(notification.pk)
+        send_notification_email.delay_on_commit(notification.pk)
     return notification
 
 
+EMAIL_BATCH_SIZE = 100
+
+
+def emails_enqueue(*, notification_ids: list[int]) -> None:
+    """Enqueue the e-mails of these notifications after commit, in batches (one task, one
+    transaction and one mail server connection per batch instead of one per e-mail)."""
+    from .tasks import send_notification_emails
+
+    for start in range(0, len(notification_ids), EMAIL_BATCH_SIZE):
+        send_notification_emails.delay_on_commit(notification_ids[start : start + EMAIL_BATCH_SIZE])
+
+
 def notify_many(*, recipients: Iterable, kind: str, title: str, dedupe_key: str, **kwargs) -> int:
-    """``notify()`` each recipient; the dedupe key gets the recipient's id appended."""
-    sent = 0
+    """``notify()`` each recipient; the dedupe key gets the recipient's id appended. The
+    e-mails are enqueued as one batch after commit."""
+    created = []
     for user in recipients:
-        if notify(
-            recipient=user, kind=kind, title=title, dedupe_key=f"{dedupe_key}:u{user.pk}", **kwargs
-        ):
-            sent += 1
-    return sent
+        notification = notify(
+            recipient=user,
+            kind=kind,
+            title=title,
+            dedupe_key=f"{dedupe_key}:u{user.pk}",
+            enqueue_email=False,
+            **kwargs,
+        )
+        if notification:
+            created.append(notification.pk)
+    emails_enqueue(notification_ids=created)
+    return len(created)
 
 
 def notification_mark_read(*, notification: Notification, actor) -> bool:
@@ -112,8 +137,6 @@ def notification_emails_requeue(
     Sending is idempotent (the row is locked and its status checked), so a slow queue that still
     holds the first task sends nothing twice.
     """
-    from .tasks import send_notification_email
-
     now = now or timezone.now()
     older_than = older_than or settings.NOTIFICATION_EMAIL_REQUEUE_AFTER
     ids = list(
@@ -125,8 +148,7 @@ def notification_emails_requeue(
         .order_by("created_at")
         .values_list("pk", flat=True)[:1000]
     )
-    for pk in ids:
-        send_notification_email.delay(pk)
+    emails_enqueue(notification_ids=ids)
     return len(ids)
 
 
@@ -301,18 +323,23 @@ def reminders_send_due(*, now: datetime | None = None, batch_size: int | None = 
             )
             if not due:
                 return sent
+            created = []
             for reminder in due:
                 if reminder.expires_at is None or reminder.expires_at > now:
-                    if notify(
+                    notification = notify(
                         recipient=reminder.recipient,
                         kind=reminder.kind,
                         title=reminder.title,
                         body=reminder.body,
                         link=reminder.link,
                         dedupe_key=f"reminder:{reminder.key}",
-                    ):
-                        sent += 1
+                        enqueue_email=False,
+                    )
+                    if notification:
+                        created.append(notification.pk)
                     reminder.sent_at = now
                 else:
                     reminder.cancelled_at = now  # the deadline passed: too late to remind
             Reminder.objects.bulk_update(due, ["sent_at", "cancelled_at"])
+            emails_enqueue(notification_ids=created)  # after this batch commits
+            sent += len(created)

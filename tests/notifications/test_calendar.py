@@ -170,7 +170,16 @@ def test_a_failing_source_is_left_out(source, caplog):
 # --- The built-in source: deadlines of reminders ------------------------------------------------
 
 
-def test_reminder_deadlines_one_event_per_deadline(time_machine):
+@pytest.fixture
+def only_builtin_source(monkeypatch):
+    """Other apps register their own sources (and take over reminder kinds): not here."""
+    monkeypatch.setattr(
+        calendar, "_sources", {"notifications.reminders": calendar.reminder_deadline_events}
+    )
+    monkeypatch.setattr(calendar, "_replaced_reminder_kinds", {})
+
+
+def test_reminder_deadlines_one_event_per_deadline(time_machine, only_builtin_source):
     time_machine.move_to("2026-04-01 10:00Z", tick=False)
     user = UserFactory()
     due = datetime(2026, 4, 10, 17, 0, tzinfo=UTC)
@@ -190,7 +199,7 @@ def test_reminder_deadlines_one_event_per_deadline(time_machine):
     assert events[0].link == "/assignments/1/"
 
 
-def test_done_thing_drops_its_deadline(time_machine):
+def test_done_thing_drops_its_deadline(time_machine, only_builtin_source):
     time_machine.move_to("2026-04-01 10:00Z", tick=False)
     user = UserFactory()
     due = datetime(2026, 4, 10, 17, 0, tzinfo=UTC)
@@ -206,7 +215,7 @@ def test_done_thing_drops_its_deadline(time_machine):
     assert calendar.events_for(user) == []
 
 
-def test_an_app_source_can_replace_a_reminder_kind(source):
+def test_an_app_source_can_replace_a_reminder_kind(source, only_builtin_source):
     user = UserFactory()
     due = timezone.now() + timedelta(days=3)
     ReminderFactory(

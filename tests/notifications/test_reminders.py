@@ -11,7 +11,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from notifications import services
+from notifications import services, tasks
 from notifications.kinds import KINDS
 from notifications.models import Notification, Reminder
 from notifications.tasks import send_due_reminders
@@ -138,8 +138,12 @@ def test_sweep_sends_many_across_batches_each_once(clock):
     for i in range(7):
         schedule(users[i % 3], key=f"k:{i}", before=48 - i)
     clock(DEADLINE - timedelta(hours=1))
-    assert services.reminders_send_due(batch_size=3) == 7
-    assert services.reminders_send_due(batch_size=3) == 0
+    task = tasks.send_notification_emails
+    with mock.patch.object(task, "delay", wraps=task.delay) as delay:
+        assert services.reminders_send_due(batch_size=3) == 7
+        assert services.reminders_send_due(batch_size=3) == 0
+    # One e-mail task per batch of the sweep, enqueued when that batch committed.
+    assert [len(call.args[0]) for call in delay.call_args_list] == [3, 3, 1]
     assert Notification.objects.count() == 7 and len(mail.outbox) == 7
     assert sorted(n.dedupe_key for n in Notification.objects.all()) == sorted(
         f"reminder:k:{i}" for i in range(7)
