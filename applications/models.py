@@ -3,9 +3,21 @@
 Application -> (offer accepted) -> Assignment with Milestones copied from the posting ->
 Submissions per milestone -> approval -> (payments pays the milestone) -> Ratings.
 Each status is a TextChoices with its transition map; applications/services.py is the one place
-that changes a status. The payments app reads these models and calls the services
-``assignment_mark_funded``, ``assignment_expire_unfunded`` and ``milestone_mark_paid``;
-this app never imports payments.
+that changes a status. The payments app reads these models, calls ``assignment_mark_funded`` and
+``milestone_mark_paid``, and listens to the signals in ``signals.py``; this app never imports
+payments. Unfunded assignments are cancelled by this app's own sweep (``funding_due_at``).
+
+Choices made where the product brief is silent:
+- A milestone with nothing to pay (academic credit) is final when approved: the assignment
+  completes when every milestone is approved, paid or resolved by staff.
+- When a posting is filled (or withdrawn/removed) every open application is closed with a notice;
+  when it closes at its deadline only the unanswered ones are, so the employer can still offer
+  to shortlisted students.
+- Response rate: of the applications due an answer (answered, or their posting closed), the share
+  the employer answered before the posting closed; withdrawn-before-any-answer ones do not count.
+- Ratings are double-blind: ``Rating.published_at`` is set when both sides have rated or the
+  14-day window closes; averages and the record use published ratings only.
+- Earnings and spend count paid milestones plus the student's part of resolved disputes.
 """
 
 import uuid

@@ -5,9 +5,10 @@ re-reads it, returns early when the move already happened (so running it twice i
 checks the map, saves with ``update_fields`` and writes the audit record, the notifications and
 the reminders in the same transaction.
 
-Lock order, to keep concurrent moves free of deadlocks: posting (through the posting services)
-before application before assignment before milestone. Accepting an offer therefore never locks
-*other* applications: closing the rest of a filled posting runs after commit, in its own task.
+Lock order, to keep concurrent moves free of deadlocks: an application before its posting (the
+posting services lock it); an assignment before its posting; a milestone before its assignment
+(completion). Accepting an offer never locks *other* applications: closing the rest of a filled
+posting runs after commit, in its own task, skipping rows another transaction holds.
 
 Contract with the payments side (which this app never imports): ``assignment_mark_funded``,
 ``milestone_mark_paid``, the signals in ``signals.py`` and the states swept by payments
@@ -542,7 +543,10 @@ def applications_expire_offers_due(*, now: datetime | None = None) -> int:
             )
             if not due:
                 return expired
-            expired += sum(_expire_offer(application, now) for application in due)
+            done = sum(_expire_offer(application, now) for application in due)
+            if not done:  # nothing could move: never spin on the same rows
+                return expired
+            expired += done
 
 
 @transaction.atomic
