@@ -283,6 +283,12 @@ def test_api_outsiders_get_404_and_empty_lists(client, world, who):
         response = client.get(url)
         assert response.status_code == 200
         assert secret not in response.content.decode(), url
+    for url in [
+        f"/api/v1/milestones/?assignment={world['assignment'].pk}",
+        f"/api/v1/ratings/?assignment={world['assignment'].pk}",
+        f"/api/v1/submissions/?milestone={world['milestone'].pk}",
+    ]:
+        assert client.get(url).json()["results"] == [], url
 
 
 def test_api_anonymous_refused(client, world):
