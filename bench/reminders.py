@@ -138,8 +138,8 @@ def explain_sweep() -> str:
     query = (
         Reminder.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(sent_at__isnull=True, cancelled_at__isnull=True, send_at__lte=timezone.now())
-        .select_related("recipient")
-        .order_by("send_at", "id")[:200]
+        .prefetch_related("recipient")
+        .order_by("send_at")[:200]
     )
     with transaction.atomic(), connection.cursor() as cursor:
         statement, params = query.query.sql_with_params()

@@ -303,8 +303,8 @@ def reminders_send_due(*, now: datetime | None = None, batch_size: int | None = 
     same row, and neither waits for the other), the notification is written with the reminder's
     key as dedupe key, and the row is marked sent. A crash rolls the whole batch back (the
     notifications too, and their e-mails were only to be enqueued on commit); the next sweep picks
-    it up again. Only the reminder rows are locked (``of=("self",)``), not their users, so a sweep
-    never blocks or skips because someone is logging in.
+    it up again. Only the reminder rows are locked (their users are read in a second query, and
+    ``of=("self",)`` keeps it so), so a sweep never blocks or skips because someone logs in.
 
     The query walks the partial index ``reminder_pending_due`` (pending rows by ``send_at``) from
     its start and stops at the first row not yet due: its cost follows what is due, not how many
@@ -318,8 +318,8 @@ def reminders_send_due(*, now: datetime | None = None, batch_size: int | None = 
             due = list(
                 Reminder.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(sent_at__isnull=True, cancelled_at__isnull=True, send_at__lte=now)
-                .select_related("recipient")
-                .order_by("send_at", "id")[:batch_size]
+                .prefetch_related("recipient")
+                .order_by("send_at")[:batch_size]
             )
             if not due:
                 return sent
