@@ -5,14 +5,12 @@ of the owning employer: create, update, submit, withdraw, duplicate, their own l
 moderation actions. Signed-in users: reports.
 """
 
-from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
@@ -21,7 +19,7 @@ from accounts.selectors import employer_for_user
 from marketplace.core.errors import NotPermitted
 
 from . import rules, selectors, services
-from .cache import cached_body
+from .cache import cache_anonymous
 from .filters import PostingFilter
 from .models import Format, Posting
 from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidCursor, paginate
@@ -125,19 +123,6 @@ class PostingListView(APIView):
         responses=PAGE,
     )
     def get(self, request):
-        if request.accepted_renderer.format != "json":
-            return Response(self._page(request))
-        # Anonymous answers are cached briefly (see ``postings.cache``); errors are raised
-        # before anything is stored.
-        return cached_body(
-            request._request,
-            "api",
-            lambda: HttpResponse(
-                JSONRenderer().render(self._page(request)), content_type="application/json"
-            ),
-        )
-
-    def _page(self, request) -> dict:
         page_size = _page_size(request)
         filterset = PostingFilter(
             request.query_params,
@@ -164,11 +149,13 @@ class PostingListView(APIView):
             params["cursor"] = cursor
             return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
 
-        return {
-            "next": link(page.next_cursor),
-            "previous": link(page.previous_cursor),
-            "results": PostingListSerializer(page.items, many=True).data,
-        }
+        return Response(
+            {
+                "next": link(page.next_cursor),
+                "previous": link(page.previous_cursor),
+                "results": PostingListSerializer(page.items, many=True).data,
+            }
+        )
 
     @extend_schema(
         operation_id="postings_create",
@@ -331,7 +318,12 @@ class ModerationQueueView(APIView):
 
 S = services
 urlpatterns = [
-    path("postings/", PostingListView.as_view(), name="api-postings"),
+    # Anonymous answers are cached briefly, before DRF runs (see ``postings.cache``).
+    path(
+        "postings/",
+        cache_anonymous("api", skip_html=True)(PostingListView.as_view()),
+        name="api-postings",
+    ),
     path("postings/mine/", MyPostingsView.as_view(), name="api-postings-mine"),
     path(
         "postings/moderation-queue/",

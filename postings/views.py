@@ -17,7 +17,7 @@ from accounts.views import employer_required
 from marketplace.core.errors import DomainError
 
 from . import rules, selectors, services
-from .cache import cached_body
+from .cache import cache_anonymous
 from .filters import PostingFilter
 from .forms import (
     FitForm,
@@ -58,13 +58,10 @@ def page_size_from(params: QueryDict) -> int:
     return int(raw)
 
 
+@cache_anonymous("page")
 def posting_list(request):
     """The public list: filters, search, sort and keyset pages (see ``postings.pagination``);
     anonymous visitors' answers are cached briefly (see ``postings.cache``)."""
-    return cached_body(request, "page", lambda: _posting_list(request))
-
-
-def _posting_list(request):
     filterset = PostingFilter(request.GET, queryset=selectors.postings_public())
     errors: list[str] = []
     page = None
