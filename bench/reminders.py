@@ -2,7 +2,7 @@
 per second by one Celery worker on Redis. Needs PostgreSQL and Redis.
 
     .venv/bin/python bench/reminders.py [--future 1000000] [--small 10000] [--due 1000]
-                                        [--emails 5000] [--repeat 3]
+                                        [--emails 5000] [--repeat 5]
 
 It creates its own database (``bench_reminders``, dropped at the end) on the server of
 ``BENCH_DATABASE_SERVER`` (default ``postgres://postgres@127.0.0.1:5432``) and uses
@@ -247,7 +247,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--emails", type=int, default=5_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
