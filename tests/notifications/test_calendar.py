@@ -254,3 +254,15 @@ def test_panel_is_registered():
     from marketplace.core.panels import _panels
 
     assert "notifications.inbox" in _panels
+
+
+def test_dashboard_shows_unread_and_the_calendar_link(client, settings):
+    from tests.notifications.factories import NotificationFactory
+
+    user = UserFactory()
+    NotificationFactory(recipient=user, title="You were shortlisted for “Survey analysis”")
+    client.force_login(user)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert 'id="panel-notifications"' in html
+    assert "You were shortlisted for “Survey analysis”" in html
+    assert f'value="{settings.SITE_URL}{feed_url(user)}"' in html
