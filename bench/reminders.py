@@ -171,13 +171,13 @@ def bench_sweep(*, future: int, due: int, repeat: int, first_user: int) -> float
 def bench_worker(
     *, emails: int, first_user: int, concurrency: int, batch: int
 ) -> tuple[float, float]:
-    """Enqueue the e-mails of ``emails`` notifications (tasks of ``batch`` ids, or one task per
-    e-mail when ``batch`` is 1), then time one worker draining the queue."""
+    """Enqueue the e-mails of ``emails`` notifications in tasks of ``batch`` ids, then time one
+    worker draining the queue."""
     from django.db import connection
 
     from marketplace.celery import app
     from notifications.models import Notification
-    from notifications.tasks import send_notification_email, send_notification_emails
+    from notifications.tasks import send_notification_emails
 
     sql("TRUNCATE notifications_notification")
     Notification.objects.bulk_create(
@@ -198,14 +198,8 @@ def bench_worker(
     purge_queue()
     app.conf.task_always_eager = False
     with app.producer_or_acquire() as producer:
-        if batch == 1:
-            for pk in ids:
-                send_notification_email.apply_async((pk,), producer=producer)
-        else:
-            for start in range(0, len(ids), batch):
-                send_notification_emails.apply_async(
-                    (ids[start : start + batch],), producer=producer
-                )
+        for start in range(0, len(ids), batch):
+            send_notification_emails.apply_async((ids[start : start + batch],), producer=producer)
     connection.close()
     pool = (
         ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"--concurrency={concurrency}"]
@@ -278,9 +272,19 @@ def main() -> None:
 
         print("\n2. Notification e-mails sent per second by one worker on Redis")
         cases = [
-            ("batches of 100 (sweeps, notify_many), solo pool: 1 process", 100, 1, args.emails),
+            (
+                "batches of 100 (sweeps, notify_many, many in a transaction), solo pool: 1 process",
+                100,
+                1,
+                args.emails,
+            ),
             ("batches of 100, prefork: 2 processes", 100, 2, args.emails),
-            ("one task per e-mail (a single notify()), solo pool", 1, 1, args.emails // 5),
+            (
+                "one e-mail per task (a transaction notifying one person), solo pool",
+                1,
+                1,
+                args.emails // 5,
+            ),
         ]
         results = []
         for label, batch, concurrency, count in cases:

@@ -4,9 +4,10 @@ and e-mail preferences.
 Contract for the other apps (keep these signatures stable):
 
 * ``notify(recipient=, kind=, title=, dedupe_key=, body="", link="")`` inside the transaction of
-  the change it reports. The e-mail is enqueued with ``delay_on_commit``: a rolled-back change
-  notifies nobody, and a committed one is e-mailed once, unless the recipient switched e-mail off
-  for that kind (the in-app notification is always kept).
+  the change it reports. The e-mail is enqueued when the transaction commits (one task for all
+  the notifications of that transaction): a rolled-back change notifies nobody, and a committed
+  one is e-mailed once, unless the recipient switched e-mail off for that kind (the in-app
+  notification is always kept). To notify many people, ``notify_many()``.
 * ``reminder_schedule(key=, recipient=, kind=, title=, send_at=, expires_at=, body="", link="")``
   when a deadline becomes known; ``reminder_cancel(key_prefix=)`` when the thing is done.
   Keys are deterministic from ids, e.g. ``f"milestone:{id}:due:48h"``.
@@ -14,6 +15,7 @@ Contract for the other apps (keep these signatures stable):
 """
 
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -50,8 +52,10 @@ def notify(
     notifies nobody. Whether an e-mail goes out is decided when it is sent (the recipient's
     preferences at that moment), see ``notifications.emails``.
 
-    ``enqueue_email=False`` is for callers that write many notifications at once and enqueue
-    their e-mails as one batch (``notify_many``, the reminder sweep): see ``emails_enqueue``.
+    The e-mails of all notifications written in one transaction go out as one task (one
+    database transaction and one mail server connection for all of them). ``enqueue_email=False``
+    is for callers that enqueue the e-mails themselves (``notify_many``, the reminder sweep): see
+    ``emails_enqueue``.
     """
     if kind not in KINDS:
         logger.warning("notify() with a kind that is not in notifications.kinds: %s", kind)
@@ -68,13 +72,48 @@ def notify(
     except IntegrityError:
         return None
     if enqueue_email:
-        from .tasks import send_notification_email
-
-        send_notification_email.delay_on_commit(notification.pk)
+        _email_on_commit(notification.pk)
     return notification
 
 
 EMAIL_BATCH_SIZE = 100
+_local = threading.local()
+
+
+class _TransactionEmails:
+    """The e-mails of the notifications written in one transaction: one task on commit.
+
+    A service that notifies several people in one transaction (the student and each member of
+    the organisation, say) enqueues one batch task rather than one task per e-mail.
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.flush = self._flush  # one bound method, to find it among the on-commit callbacks
+
+    def _flush(self) -> None:  # runs after the commit
+        if getattr(_local, "emails", None) is self:
+            _local.emails = None
+        from .tasks import send_notification_emails
+
+        for start in range(0, len(self.ids), EMAIL_BATCH_SIZE):
+            send_notification_emails.delay(self.ids[start : start + EMAIL_BATCH_SIZE])
+
+
+def _email_on_commit(notification_id: int) -> None:
+    connection = transaction.get_connection()
+    pending = getattr(_local, "emails", None)
+    # Join the batch of this transaction if its callback is still waiting for the commit (a
+    # rolled-back transaction or savepoint drops the callback, and then a new batch starts).
+    # ``run_on_commit`` is Django's list of (savepoint ids, callback, robust) of the transaction.
+    waiting = getattr(connection, "run_on_commit", None) or []
+    if pending is not None and any(entry[1] is pending.flush for entry in waiting):
+        pending.ids.append(notification_id)
+        return
+    pending = _TransactionEmails()
+    pending.ids.append(notification_id)
+    _local.emails = pending
+    transaction.on_commit(pending.flush)  # outside a transaction: at once
 
 
 def emails_enqueue(*, notification_ids: list[int]) -> None:

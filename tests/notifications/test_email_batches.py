@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
+from django.db import transaction
 
 from notifications import services, tasks
 from notifications.emails import notification_emails_send
@@ -108,3 +109,65 @@ def test_a_refused_address_is_skipped_and_the_rest_sent(flaky):
     refused.refresh_from_db()
     assert refused.email_status == "skipped"
     assert len(mail.outbox) == 2
+
+
+# --- One task per transaction -------------------------------------------------------------------
+
+
+@pytest.fixture
+def delay():
+    task = tasks.send_notification_emails
+    with mock.patch.object(task, "delay", wraps=task.delay) as delay:
+        yield delay
+
+
+def _notify(user, key):
+    return services.notify(recipient=user, kind="offer.made", title=f"T {key}", dedupe_key=key)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notifications_of_one_transaction_go_out_as_one_task(delay):
+    users = UserFactory.create_batch(3)
+    with transaction.atomic():
+        created = [_notify(user, f"k{i}") for i, user in enumerate(users)]
+        assert delay.call_count == 0
+    assert [call.args[0] for call in delay.call_args_list] == [[n.pk for n in created]]
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(u.email for u in users)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_each_goes_at_once(delay):
+    user = UserFactory()
+    first = _notify(user, "a")
+    second = _notify(user, "b")
+    assert [call.args[0] for call in delay.call_args_list] == [[first.pk], [second.pk]]
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_leaves_nothing_for_the_next(delay):
+    user = UserFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _notify(user, "rolled-back")
+        raise RuntimeError
+    with transaction.atomic():
+        kept = _notify(user, "kept")
+    assert [call.args[0] for call in delay.call_args_list] == [[kept.pk]]
+    assert [m.subject for m in mail.outbox] == ["T kept"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_savepoints_rolled_back_inside_the_transaction(delay):
+    user = UserFactory()
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            _notify(user, "inner-first")  # starts the batch inside the savepoint
+            raise RuntimeError
+        outer = _notify(user, "outer")  # the savepoint's callback is gone: a new batch
+        with pytest.raises(RuntimeError), transaction.atomic():
+            _notify(user, "inner-later")  # joins the outer batch, then is rolled back
+            raise RuntimeError
+    (call,) = delay.call_args_list
+    assert call.args[0][0] == outer.pk and len(call.args[0]) == 2
+    assert [m.subject for m in mail.outbox] == ["T outer"]  # the rolled-back row is not sent
+    assert list(Notification.objects.values_list("dedupe_key", flat=True)) == ["outer"]
