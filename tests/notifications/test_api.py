@@ -134,3 +134,11 @@ def test_schema_documents_the_endpoints():
     listing = paths["/api/v1/notifications/"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"cursor", "unread"}
     assert "patch" in paths["/api/v1/notifications/preferences/"]
+
+
+@pytest.mark.parametrize("count", [3, 40])
+def test_list_queries_do_not_grow(api, user, count, django_assert_max_num_queries):
+    NotificationFactory.create_batch(count, recipient=user)
+    with django_assert_max_num_queries(3):
+        response = api.get("/api/v1/notifications/")
+    assert len(response.json()["results"]) == min(count, 20)
