@@ -363,8 +363,10 @@ def reminders_send_due(*, now: datetime | None = None, batch_size: int | None = 
             if not due:
                 return sent
             created = []
+            # A long sweep must not remind after a deadline that passed while it ran.
+            moment = max(now, timezone.now())
             for reminder in due:
-                if reminder.expires_at is None or reminder.expires_at > now:
+                if reminder.expires_at is None or reminder.expires_at > moment:
                     notification = notify(
                         recipient=reminder.recipient,
                         kind=reminder.kind,
@@ -376,9 +378,9 @@ def reminders_send_due(*, now: datetime | None = None, batch_size: int | None = 
                     )
                     if notification:
                         created.append(notification.pk)
-                    reminder.sent_at = now
+                    reminder.sent_at = moment
                 else:
-                    reminder.cancelled_at = now  # the deadline passed: too late to remind
+                    reminder.cancelled_at = moment  # the deadline passed: too late to remind
             Reminder.objects.bulk_update(due, ["sent_at", "cancelled_at"])
             emails_enqueue(notification_ids=created)  # after this batch commits
             sent += len(created)

@@ -240,3 +240,24 @@ def test_sweep_cost_follows_what_is_due(clock, django_assert_max_num_queries, fu
         )
     with django_assert_max_num_queries(3):  # BEGIN, SELECT ... FOR UPDATE, COMMIT
         assert services.reminders_send_due() == 0
+
+
+def test_a_deadline_passing_during_a_long_sweep_is_respected(clock, time_machine):
+    """The sweep picks what was due when it started; a deadline that passes while it runs
+    (a slow batch before) is not reminded after the fact."""
+    user = UserFactory()
+    schedule(user, key="early", before=1)
+    schedule(user, key="tight", before=0.5)  # deadline at DEADLINE
+    start = DEADLINE - timedelta(minutes=1)
+    clock(start)
+    real_notify = services.notify
+
+    def slow_notify(**kwargs):
+        result = real_notify(**kwargs)
+        time_machine.move_to(DEADLINE + timedelta(seconds=5), tick=False)  # the batch was slow
+        return result
+
+    with mock.patch.object(services, "notify", slow_notify):
+        assert services.reminders_send_due(now=start, batch_size=1) == 1
+    assert list(Notification.objects.values_list("dedupe_key", flat=True)) == ["reminder:early"]
+    assert Reminder.objects.get(key="tight").cancelled_at == DEADLINE + timedelta(seconds=5)
