@@ -35,6 +35,8 @@ KINDS: dict[str, str] = {
     "payout.paid": "A payout was paid",
     "payout.failed": "A payout failed",
     "payout.account_needed": "Set up your payout account to get paid",
+    "payments.refunded": "A refund was made",
+    "payments.issue": "Payments: a difference to check (staff)",
     # Reminders
     "reminder.application_deadline": "Reminder: application deadline approaching",
     "reminder.offer_due": "Reminder: answer your offer",
@@ -65,7 +67,7 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
             "invitation",
         ),
     ),
-    ("Payments", ("payout",)),
+    ("Payments", ("payout", "payments")),
     ("Reminders", ("reminder",)),
     ("Saved searches", ("digest",)),
 ]
