@@ -371,6 +371,11 @@ POSTING_MAX_AMOUNT = env.int("POSTING_MAX_AMOUNT", default=5_000_000)
 REPORTS_TO_SUSPEND = env.int("REPORTS_TO_SUSPEND", default=3)
 POSTING_SWEEP_BATCH_SIZE = env.int("POSTING_SWEEP_BATCH_SIZE", default=200)
 CELERY_BEAT_SCHEDULE["postings-close-due"] = {"task": "postings.close_due", "schedule": 60.0}
+# Anonymous visitors' list pages (browser and API) are cached this long, keyed by a version that
+# every posting change bumps (0 switches the cache off; off under tests unless a test enables it).
+POSTINGS_PAGE_CACHE_SECONDS = env.int(
+    "POSTINGS_PAGE_CACHE_SECONDS", default=0 if TESTING else 60
+)
 
 # --- Applications, assignments and deliverables -----------------------------------------------
 # CVs and deliverables: a storage with no URL, outside MEDIA_ROOT (default: a "private-media"
