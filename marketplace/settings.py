@@ -373,9 +373,8 @@ POSTING_SWEEP_BATCH_SIZE = env.int("POSTING_SWEEP_BATCH_SIZE", default=200)
 CELERY_BEAT_SCHEDULE["postings-close-due"] = {"task": "postings.close_due", "schedule": 60.0}
 # Anonymous visitors' list pages (browser and API) are cached this long, keyed by a version that
 # every posting change bumps (0 switches the cache off; off under tests unless a test enables it).
-POSTINGS_PAGE_CACHE_SECONDS = env.int(
-    "POSTINGS_PAGE_CACHE_SECONDS", default=0 if TESTING else 60
-)
+_PAGE_CACHE_DEFAULT = 0 if TESTING else 60
+POSTINGS_PAGE_CACHE_SECONDS = env.int("POSTINGS_PAGE_CACHE_SECONDS", default=_PAGE_CACHE_DEFAULT)
 
 # --- Applications, assignments and deliverables -----------------------------------------------
 # CVs and deliverables: a storage with no URL, outside MEDIA_ROOT (default: a "private-media"
