@@ -22,11 +22,11 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("dashboard/", core_views.dashboard, name="dashboard"),
+    path("postings/", include("postings.urls")),
     path("", include("applications.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
     path("webhooks/stripe/", payments_webhooks.stripe_webhook, name="stripe-webhook"),
-    path("postings/", include("postings.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file, so no inline script is needed
