@@ -73,7 +73,12 @@ def apply(request, posting_pk: int):
         messages.info(request, "You have already applied to this posting.")
         return redirect("applications:detail", existing.pk)
     invite = ReInvite.objects.filter(posting=posting, student=request.user).first()
-    form = ApplyForm(request.POST or None, request.FILES or None, posting=posting)
+    # Bound on every POST, even an empty one: a closed posting adds its reason to the form's
+    # errors, which an unbound form does not have.
+    bound = request.method == "POST"
+    form = ApplyForm(
+        request.POST if bound else None, request.FILES if bound else None, posting=posting
+    )
     blocker = _apply_blocker(posting)
     if request.method == "POST" and blocker:
         form.is_valid()

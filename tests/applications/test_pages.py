@@ -109,6 +109,32 @@ def test_apply_refused_clearly(client, change, message):
     assert not Application.objects.exists()
 
 
+def test_empty_post_after_the_deadline_is_a_clear_400(client):
+    # A POST without any form fields (or with a JSON body) to a posting that no longer takes
+    # applications shows the reason, never a 500.
+    posting = PostingFactory()
+    posting.application_deadline = timezone.now() - dt.timedelta(hours=1)
+    posting.save()
+    client.force_login(StudentFactory())
+    url = reverse("applications:apply", args=[posting.pk])
+    for response in (
+        client.post(url),
+        client.post(url, data="{}", content_type="application/json"),
+    ):
+        assert response.status_code == 400
+        assert "deadline" in response.content.decode()
+    assert not Application.objects.exists()
+
+
+def test_empty_post_to_an_open_posting_shows_field_errors(client):
+    posting = PostingFactory()
+    client.force_login(StudentFactory())
+    response = client.post(reverse("applications:apply", args=[posting.pk]))
+    assert response.status_code == 400
+    assert "cover_note" in response.context["form"].errors
+    assert not Application.objects.exists()
+
+
 def test_applying_twice_redirects_to_the_application(client):
     application = ApplicationFactory()
     client.force_login(application.student)
