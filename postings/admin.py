@@ -8,7 +8,15 @@ from django.shortcuts import render
 from marketplace.core.errors import DomainError
 
 from . import services
-from .models import ModerationDecision, Posting, PostingMilestone, Report, ScreeningQuestion, Skill
+from .models import (
+    ModerationDecision,
+    Posting,
+    PostingMilestone,
+    Report,
+    SavedSearch,
+    ScreeningQuestion,
+    Skill,
+)
 
 
 class ReasonActionForm(forms.Form):
@@ -175,4 +183,22 @@ class ModerationDecisionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SavedSearch)
+class SavedSearchAdmin(admin.ModelAdmin):
+    """To look at (support questions about digests); students save and delete their own."""
+
+    list_display = ["name", "user", "query", "created_at", "last_digest_at", "next_digest_at"]
+    search_fields = ["user__email", "name"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -2,7 +2,7 @@
 
 Public: the list of published postings (filters, search, keyset pages) and their detail. Members
 of the owning employer: create, update, submit, withdraw, duplicate, their own list. Staff: the
-moderation actions. Signed-in users: reports.
+moderation actions. Signed-in users: reports. Students: their saved searches.
 """
 
 from django.urls import path
@@ -30,6 +30,8 @@ from .serializers import (
     ReasonSerializer,
     ReportResultSerializer,
     ReportSerializer,
+    SavedSearchCreateSerializer,
+    SavedSearchSerializer,
 )
 
 PAGE = inline_serializer(
@@ -290,6 +292,55 @@ class MyPostingsView(APIView):
         return Response(PostingDetailSerializer(queryset[:200], many=True).data)
 
 
+class SavedSearchListView(APIView):
+    """The caller's saved searches (at most ``SAVED_SEARCHES_MAX``, newest first), and saving
+    one: a daily digest of the new postings that match it goes to the inbox and by e-mail."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="postings_saved_searches_list",
+        responses=SavedSearchSerializer(many=True),
+    )
+    def get(self, request):
+        searches = selectors.saved_searches_of(user=request.user)
+        return Response(SavedSearchSerializer(searches, many=True).data)
+
+    @extend_schema(
+        operation_id="postings_saved_searches_create",
+        request=SavedSearchCreateSerializer,
+        responses={201: SavedSearchSerializer},
+        description="Students only (403 for others). 400 `invalid_filters` for filters the list "
+        "refuses, `duplicate` for a search saved already, `limit_reached` at the limit.",
+    )
+    def post(self, request):
+        serializer = SavedSearchCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        saved_search = services.saved_search_create(
+            actor=request.user,
+            name=serializer.validated_data["name"],
+            filters=serializer.validated_data["filters"],
+        )
+        return Response(SavedSearchSerializer(saved_search).data, status=status.HTTP_201_CREATED)
+
+
+class SavedSearchDetailView(APIView):
+    """One of the caller's saved searches; anyone else's is 404."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(operation_id="postings_saved_searches_retrieve", responses=SavedSearchSerializer)
+    def get(self, request, pk: int):
+        saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
+        return Response(SavedSearchSerializer(saved_search).data)
+
+    @extend_schema(operation_id="postings_saved_searches_destroy", responses={204: None})
+    def delete(self, request, pk: int):
+        saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
+        services.saved_search_delete(saved_search=saved_search, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ModerationQueueView(APIView):
     permission_classes = [permissions.IsAdminUser]
 
@@ -325,6 +376,16 @@ urlpatterns = [
         name="api-postings",
     ),
     path("postings/mine/", MyPostingsView.as_view(), name="api-postings-mine"),
+    path(
+        "postings/saved-searches/",
+        SavedSearchListView.as_view(),
+        name="api-postings-saved-searches",
+    ),
+    path(
+        "postings/saved-searches/<int:pk>/",
+        SavedSearchDetailView.as_view(),
+        name="api-postings-saved-search",
+    ),
     path(
         "postings/moderation-queue/",
         ModerationQueueView.as_view(),

@@ -5,12 +5,15 @@ Every value is checked by the filter's form: a garbage value is a form error (40
 in minor units, whatever the currency (the list is not converted between currencies).
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import QueryDict
 
 from .models import Format, Posting, Skill
 from .pagination import SORTS
@@ -107,3 +110,134 @@ class PostingFilter(django_filters.FilterSet):
             sort = "newest"  # SQLite's substring match has no ranking
         assert sort in SORTS
         return sort
+
+
+# --- Saved searches: the same filters, kept as a canonical query string -------------------------
+
+# Parameters of the list that are not filters: the page a visitor was on, its size.
+NOT_FILTERS = {"cursor", "page_size"}
+MAX_SAVED_QUERY = 500
+DEFAULT_SORTS = {"newest", "relevance"}
+
+
+class InvalidFilters(ValueError):
+    """Filters that ``PostingFilter`` refuses; ``messages`` say which and why."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+def _as_strings(value) -> list[str] | None:
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if not all(
+        isinstance(v, str | int | float | Decimal) and not isinstance(v, bool) for v in items
+    ):
+        return None
+    return [str(v) for v in items]
+
+
+def _canonical(value) -> list[str]:
+    if value in (None, "", []):
+        return []
+    if isinstance(value, list | tuple):
+        return sorted({str(v) for v in value})
+    if isinstance(value, Decimal):
+        return [format(value.normalize(), "f")]
+    if hasattr(value, "isoformat"):
+        return [value.isoformat()]
+    return [str(value)]
+
+
+def canonical_query(params: Mapping[str, object]) -> str:
+    """The list's filters in ``params`` checked by ``PostingFilter`` and written as one
+    canonical query string (filter order, sorted values, empty ones and the default sort
+    left out): the same search always gives the same string.
+
+    ``params`` maps a filter name to a value or a list of values (a ``QueryDict`` is read with
+    ``getlist``). Raises ``InvalidFilters`` for an unknown name or a value the filter refuses.
+    """
+    data = QueryDict(mutable=True)
+    problems: list[str] = []
+    for name in params:
+        if name in NOT_FILTERS:
+            continue
+        raw = params.getlist(name) if isinstance(params, QueryDict) else params[name]
+        values = _as_strings(raw)
+        if name not in PostingFilter.base_filters:
+            problems.append(f"“{name}” is not a filter of the postings list.")
+        elif values is None:
+            problems.append(f"{name}: give a text or a list of texts.")
+        elif kept := [v for v in values if v.strip()]:
+            data.setlist(name, kept)
+    if problems:
+        raise InvalidFilters(problems)
+    filterset = PostingFilter(data, queryset=Posting.objects.none(), skill_choices="skill" in data)
+    if not filterset.is_valid():
+        raise InvalidFilters(
+            [
+                f"{filterset.form.fields[name].label or name}: {message}"
+                if name in filterset.form.fields
+                else str(message)
+                for name, messages in filterset.form.errors.items()
+                for message in messages
+            ]
+        )
+    query = filterset_query(filterset)
+    if len(query) > MAX_SAVED_QUERY:
+        raise InvalidFilters(["This search has too many filters to be saved; use fewer."])
+    return query
+
+
+def filterset_query(filterset: PostingFilter) -> str:
+    """The canonical query string of a valid ``PostingFilter`` (no query: it was validated)."""
+    cleaned = filterset.form.cleaned_data
+    pairs = []
+    for name in PostingFilter.base_filters:
+        if name not in filterset.data:
+            continue
+        if name == "sort" and cleaned.get(name) in DEFAULT_SORTS:
+            continue  # the list picks it by itself
+        pairs += [(name, value) for value in _canonical(cleaned.get(name))]
+    return urlencode(pairs)
+
+
+def postings_matching(query: str, queryset: QuerySet[Posting]) -> QuerySet[Posting]:
+    """``queryset`` filtered by a saved (canonical) query; ``InvalidFilters`` if it no longer
+    passes (a skill that was since deleted, say)."""
+    data = QueryDict(query)
+    filterset = PostingFilter(data, queryset=queryset, skill_choices="skill" in data)
+    if not filterset.is_valid():
+        raise InvalidFilters([str(filterset.form.errors)])
+    return filterset.qs
+
+
+def describe_query(query: str) -> list[str]:
+    """The filters of a saved query in words, for people: ["“survey”", "Micro", "Remote"]."""
+    data = QueryDict(query)
+    labels = {
+        "format": dict(Format.choices),
+        "work_mode": dict(Posting.WorkMode.choices),
+        "compensation": dict(Posting.Compensation.choices),
+        "category": dict(Posting.Category.choices),
+        "sort": dict(SORT_CHOICES),
+    }
+    words: list[str] = []
+    for name in data:
+        values = data.getlist(name)
+        if name == "q":
+            words.append(f"“{values[0]}”")
+        elif name in labels:
+            shown = ", ".join(str(labels[name].get(v, v)).split(" (")[0] for v in values)
+            words.append(f"sorted by {shown.lower()}" if name == "sort" else shown)
+        elif name == "skill":
+            words.append("skills: " + ", ".join(v.replace("-", " ") for v in values))
+        elif name == "min_pay":
+            words.append(f"pay from {values[0]}")
+        elif name == "max_hours_per_week":
+            words.append(f"up to {values[0]} h/week")
+        elif name == "starts_after":
+            words.append(f"starts from {values[0]}")
+        elif name == "starts_before":
+            words.append(f"starts by {values[0]}")
+    return words

@@ -225,3 +225,12 @@ class FitForm(forms.Form):
         label="Hours per week you can work", min_value=1, max_value=60
     )
     goal = forms.ChoiceField(label="What you want most", choices=GOALS, widget=forms.RadioSelect)
+
+
+class SavedSearchForm(forms.Form):
+    """Save the search of the list page: its query string travels in a hidden field."""
+
+    name = forms.CharField(
+        max_length=80, help_text="For you: the digest e-mails and your list of searches use it."
+    )
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.urls import reverse
 
 from accounts.models import Employer
 
@@ -318,3 +319,56 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report on {self.posting}"
+
+
+class SavedSearch(models.Model):
+    """A student's search of the public list, kept to get a daily digest of new postings.
+
+    ``query`` is the list's query string in a canonical form (filters only, sorted, checked by
+    ``PostingFilter``), so the same search cannot be saved twice and the digest's link opens the
+    list filtered exactly as saved. ``next_digest_at`` is the deadline column the beat sweep
+    picks due rows by.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    next_digest_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["next_digest_at", "id"], name="saved_search_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "query"], name="saved_search_unique_query")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def list_link(self) -> str:
+        """The public list with these filters (a site path)."""
+        path = reverse("postings:list")
+        return f"{path}?{self.query}" if self.query else path
+
+
+class SavedSearchHit(models.Model):
+    """A posting a saved search's digest has told its owner about: never again for that search."""
+
+    saved_search = models.ForeignKey(SavedSearch, on_delete=models.CASCADE, related_name="hits")
+    posting = models.ForeignKey(Posting, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["saved_search", "posting"], name="saved_search_hit_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.saved_search} -> {self.posting_id}"

@@ -9,7 +9,7 @@ from django.http import Http404
 from accounts.models import User
 from accounts.selectors import employer_for_user
 
-from .models import Posting
+from .models import Posting, SavedSearch
 
 
 def postings_public() -> QuerySet[Posting]:
@@ -117,3 +117,20 @@ def moderation_queue() -> dict[str, QuerySet[Posting]]:
             "-open_reports", "pk"
         ),
     }
+
+
+# --- Saved searches ------------------------------------------------------------------------------
+
+
+def saved_searches_of(*, user: User) -> QuerySet[SavedSearch]:
+    if not getattr(user, "is_authenticated", False):
+        return SavedSearch.objects.none()
+    return SavedSearch.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def saved_search_get_own(*, pk: int, user: User) -> SavedSearch:
+    """The user's own saved search, else Http404 (another user's does not exist for them)."""
+    try:
+        return saved_searches_of(user=user).get(pk=pk)
+    except (SavedSearch.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such saved search.") from None

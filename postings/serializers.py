@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -174,3 +175,36 @@ class ReportResultSerializer(serializers.Serializer):
 
 def supported_currencies() -> list[str]:
     return list(settings.SUPPORTED_CURRENCIES)
+
+
+class SavedSearchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    query = serializers.CharField(help_text="The saved filters as the list's query string.")
+    filters = serializers.SerializerMethodField()
+    link = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    last_digest_at = serializers.DateTimeField(allow_null=True)
+    next_digest_at = serializers.DateTimeField()
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    )
+    def get_filters(self, saved_search) -> dict:
+        data = QueryDict(saved_search.query)
+        return {name: data.getlist(name) for name in data}
+
+    def get_link(self, saved_search) -> str:
+        """The public list (page) with these filters."""
+        return saved_search.list_link
+
+
+class SavedSearchCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    filters = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="The filters of the postings list (`GET /api/v1/postings/`), by name: a text "
+        'or a list of texts, e.g. `{"q": "survey", "format": ["nano", "micro"]}`. Checked like '
+        "the list checks them; an unknown name or a value the list refuses is a 400.",
+    )

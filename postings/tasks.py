@@ -7,3 +7,9 @@ from . import services
 def close_due() -> int:
     """Every minute (CELERY_BEAT_SCHEDULE): close postings past their deadline or full."""
     return services.postings_close_due()
+
+
+@shared_task(name="postings.send_saved_search_digests")
+def send_saved_search_digests() -> int:
+    """Every minute (CELERY_BEAT_SCHEDULE): the digests of the saved searches that are due."""
+    return services.saved_searches_send_digests()

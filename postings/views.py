@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,12 +14,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import StudentProfile
-from accounts.views import employer_required
+from accounts.views import employer_required, student_required
 from marketplace.core.errors import DomainError
 
 from . import rules, selectors, services
 from .cache import cache_anonymous
-from .filters import PostingFilter
+from .filters import PostingFilter, describe_query, filterset_query
 from .forms import (
     FitForm,
     MilestoneFormSet,
@@ -26,6 +27,7 @@ from .forms import (
     QuestionFormSet,
     ReasonForm,
     ReportForm,
+    SavedSearchForm,
     milestone_initial,
     question_initial,
 )
@@ -86,11 +88,18 @@ def posting_list(request):
         return f"?{params.urlencode()}"
 
     fields = filterset.form.fields
+    save_query = filterset_query(filterset) if status == 200 else ""
     return render(
         request,
         "postings/list.html",
         {
             "filter": filterset,
+            "can_save": status == 200,
+            "save_query": save_query,
+            "save_name": ", ".join(describe_query(save_query))[:80] or "All postings",
+            "login_to_save": reverse("account_login")
+            + "?"
+            + urlencode({"next": request.get_full_path()}),
             "selected": {
                 "q": request.GET.get("q", ""),
                 "lists": {name: request.GET.getlist(name) for name in request.GET},
@@ -145,6 +154,54 @@ def posting_detail(request, pk: int):
         context["decisions"] = list(posting.decisions.select_related("actor")[:10])
         context["reason_form"] = ReasonForm()
     return render(request, "postings/detail.html", context)
+
+
+# --- Saved searches ----------------------------------------------------------------------------
+
+
+@student_required
+def saved_searches(request):
+    """The student's saved searches, and saving one (the list page's "Save this search")."""
+    form = SavedSearchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.saved_search_create(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                filters=QueryDict(form.cleaned_data["query"]),
+            )
+        except DomainError as exc:
+            if "name" in exc.fields:
+                form.add_error("name", exc.fields["name"])
+            else:
+                form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Search saved. New postings that match it come in a daily digest (around "
+                f"{settings.SAVED_SEARCH_DIGEST_HOUR}:00 your time).",
+            )
+            return redirect("postings:saved_searches")
+    searches = list(selectors.saved_searches_of(user=request.user))
+    return render(
+        request,
+        "postings/saved_searches.html",
+        {
+            "form": form,
+            "searches": [(s, describe_query(s.query)) for s in searches],
+            "limit": settings.SAVED_SEARCHES_MAX,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@student_required
+@require_POST
+def saved_search_delete(request, pk: int):
+    saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
+    services.saved_search_delete(saved_search=saved_search, actor=request.user)
+    messages.success(request, f"The saved search “{saved_search.name}” is deleted.")
+    return redirect("postings:saved_searches")
 
 
 # --- Employers: create, edit, preview, submit, withdraw, duplicate -----------------------------
