@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Employer
 
@@ -229,6 +230,16 @@ class Posting(models.Model):
     @property
     def seats_left(self) -> int:
         return max(self.openings - self.seats_filled, 0)
+
+    @property
+    def accepts_applications(self) -> bool:
+        """Open for applications: published, the deadline ahead and a seat left. (The
+        applications side checks the same again when a student applies.)"""
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.application_deadline > timezone.now()
+            and self.seats_left > 0
+        )
 
     @property
     def pay_per_hour(self) -> int:

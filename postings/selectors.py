@@ -26,8 +26,22 @@ def posting_is_member(*, posting: Posting, user: User | None) -> bool:
     return employer is not None and employer.pk == posting.employer_id
 
 
+def posting_was_closed_in_public(posting: Posting) -> bool:
+    """A closed posting that students could see until it closed (its deadline passed, its seats
+    filled, its employer closed it), as opposed to one withdrawn before it was ever published
+    (no ``published_at``) or closed while suspended (a suspension's reason stays in
+    ``moderation_reason``; publishing clears it)."""
+    return (
+        posting.status == Posting.Status.CLOSED
+        and posting.published_at is not None
+        and not posting.moderation_reason
+    )
+
+
 def posting_can_view(*, posting: Posting, user: User | None) -> bool:
-    if posting.status == Posting.Status.PUBLISHED:
+    # Closed postings stay readable (a student follows the link of an old application); the
+    # pages show them read-only. Lists hold published postings only (``postings_public``).
+    if posting.status == Posting.Status.PUBLISHED or posting_was_closed_in_public(posting):
         return True
     if user is None or not getattr(user, "is_authenticated", False):
         return False
@@ -39,9 +53,11 @@ def posting_get_visible(
 ) -> Posting:
     """The posting if ``user`` may see it, else Http404.
 
-    Published postings are public. Drafts, postings in review, suspended, closed, rejected or
-    removed ones are seen only by the owning employer's members and by staff: for anyone else
-    they do not exist (404, not 403, so that their existence does not leak).
+    Published postings are public, and so are closed ones that were public until they closed
+    (read-only: nobody can apply). Drafts, postings in review, suspended, rejected or removed
+    ones, and postings closed before they were published or while suspended, are seen only by
+    the owning employer's members and by staff: for anyone else they do not exist (404, not
+    403, so that their existence does not leak).
     """
     try:
         base = queryset if queryset is not None else Posting.objects.select_related("employer")

@@ -120,3 +120,108 @@ def test_postings_public_holds_only_published():
     for status in ("draft", "pending_review", "suspended", "closed", "removed"):
         PostingFactory(status=status)
     assert list(selectors.postings_public()) == [published]
+
+
+# --- Closed postings stay readable; the detail page's Apply link ---------------------------------
+
+
+def _closed_after_publishing(member):
+    posting = PostingFactory(employer=member.employers.get(), title="Closed survey work")
+    return services.posting_withdraw(posting=posting, actor=member)
+
+
+def test_a_closed_posting_is_readable_but_listed_nowhere(client):
+    member = EmployerUserFactory()
+    closed = _closed_after_publishing(member)
+    assert closed.status == Posting.Status.CLOSED
+    for viewer in (None, StudentFactory(), EmployerUserFactory()):
+        assert selectors.posting_get_visible(pk=closed.pk, user=viewer) == closed
+        if viewer is None:
+            client.logout()
+        else:
+            client.force_login(viewer)
+        page = client.get(f"/postings/{closed.pk}/")
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert "This posting is closed." in html and "withdrawn by the employer" in html
+        assert "/apply/" not in html and "Log in to apply" not in html
+        assert "Report this posting" not in html
+        assert client.get(f"/api/v1/postings/{closed.pk}/").json()["status"] == "closed"
+        assert "Closed survey work" not in client.get("/postings/").content.decode()
+        assert client.get("/api/v1/postings/").json()["results"] == []
+    assert list(selectors.postings_public()) == []
+
+
+def test_only_postings_closed_in_public_become_readable():
+    member = EmployerUserFactory()
+    employer = member.employers.get()
+    staff = StaffFactory()
+    # Withdrawn before it was ever published.
+    draft = PostingFactory(employer=employer, status="draft", published_at=None)
+    services.posting_withdraw(posting=draft, actor=member)
+    # Closed while suspended: the suspension's reason is kept.
+    suspended = PostingFactory(employer=employer)
+    services.posting_suspend(posting=suspended, actor=staff, reason="Asks for a fee.")
+    services.posting_withdraw(posting=suspended, actor=member)
+    rejected = PostingFactory(status="rejected", moderation_reason="No.", published_at=None)
+    removed = PostingFactory(status="removed", moderation_reason="Scam.")
+    hidden = [draft, suspended, rejected, removed, PostingFactory(status="suspended")]
+    for posting in hidden:
+        posting.refresh_from_db()
+        for stranger in (None, StudentFactory(), EmployerUserFactory()):
+            with pytest.raises(Http404):
+                selectors.posting_get_visible(pk=posting.pk, user=stranger)
+    assert (draft.status, suspended.status) == ("closed", "closed")
+    for posting in (draft, suspended):
+        assert selectors.posting_get_visible(pk=posting.pk, user=member) == posting
+        assert selectors.posting_get_visible(pk=posting.pk, user=staff) == posting
+
+
+def test_a_closed_and_reopened_posting_is_public_again():
+    member = EmployerUserFactory()
+    posting = PostingFactory(employer=member.employers.get(), openings=1)
+    services.posting_seat_taken(posting=posting)  # full: closed as filled
+    posting.refresh_from_db()
+    assert posting.status == "closed"
+    assert selectors.posting_get_visible(pk=posting.pk, user=StudentFactory()) == posting
+    services.posting_seat_released(posting=posting)
+    assert list(selectors.postings_public()) == [posting]
+
+
+def test_detail_shows_apply_to_students_and_log_in_to_visitors(client):
+    member = EmployerUserFactory()
+    posting = PostingFactory(employer=member.employers.get())
+    apply_url = f"/apply/{posting.pk}/"
+
+    html = client.get(f"/postings/{posting.pk}/").content.decode()
+    assert f'href="/accounts/login/?next={apply_url}">Log in to apply</a>' in html
+
+    client.force_login(StudentFactory())
+    html = client.get(f"/postings/{posting.pk}/").content.decode()
+    assert f'href="{apply_url}">Apply</a>' in html and "Log in to apply" not in html
+    assert client.get(apply_url).status_code == 200  # the link leads to the apply form
+
+    for other in (member, EmployerUserFactory(), StaffFactory(role="employer")):
+        client.force_login(other)
+        html = client.get(f"/postings/{posting.pk}/").content.decode()
+        assert apply_url not in html and "Log in to apply" not in html
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"application_deadline": dt.timedelta(hours=-1)},  # the sweep has not closed it yet
+        {"seats_filled": 1},
+    ],
+)
+def test_no_apply_link_when_the_posting_no_longer_accepts_applications(client, change):
+    posting = PostingFactory(openings=1)
+    if "application_deadline" in change:
+        posting.application_deadline = timezone.now() + change["application_deadline"]
+    else:
+        posting.seats_filled = change["seats_filled"]
+    posting.save()
+    assert posting.accepts_applications is False
+    client.force_login(StudentFactory())
+    html = client.get(f"/postings/{posting.pk}/").content.decode()
+    assert f"/apply/{posting.pk}/" not in html
