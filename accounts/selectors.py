@@ -38,7 +38,8 @@ def email_is_taken(email: str) -> bool:
 
 
 def invitation_by_token(token: str) -> Invitation | None:
-    if not token:
+    # PostgreSQL refuses a NUL character in a query: such a token matches nothing, without a 500.
+    if not token or "\x00" in token:
         return None
     return Invitation.objects.select_related("employer", "invited_by").filter(token=token).first()
 

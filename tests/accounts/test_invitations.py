@@ -192,3 +192,9 @@ def test_expired_invitation_cannot_be_used(client):
 
 def test_unknown_invitation_is_404(client):
     assert client.get("/invitations/no-such-token/").status_code == 404
+
+
+def test_invitation_token_with_a_nul_character_is_404(client):
+    # PostgreSQL refuses NUL in a query; the lookup must not reach it (a 500 before).
+    assert client.get("/invitations/abc%00def/").status_code == 404
+    assert client.post("/invitations/abc%00def/").status_code == 404
