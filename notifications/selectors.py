@@ -48,7 +48,8 @@ def email_preferences(*, user) -> tuple[bool, list[tuple[str, list[tuple[str, st
 
 def user_for_calendar_token(token: str):
     """The active user whose secret calendar token this is, or None."""
-    if not token or len(token) > 64:
+    # PostgreSQL refuses a NUL character in a query: such a token matches nothing, without a 500.
+    if not token or len(token) > 64 or "\x00" in token:
         return None
     prefs = (
         NotificationSettings.objects.select_related("user")

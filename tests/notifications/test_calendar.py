@@ -118,6 +118,12 @@ def test_unknown_or_tampered_token_is_404_and_changes_nothing():
     assert client.get(url).status_code == 200
 
 
+def test_calendar_token_with_a_nul_character_is_404():
+    # PostgreSQL refuses NUL in a query; the lookup must not reach it (a 500 before).
+    UserFactory()
+    assert Client().get("/notifications/calendar/abc%00def.ics").status_code == 404
+
+
 def test_inactive_users_feed_is_404():
     user = UserFactory()
     url = feed_url(user)
