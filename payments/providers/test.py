@@ -52,7 +52,8 @@ def _model():
 
 
 def _get(kind: str, object_id: str) -> dict[str, Any]:
-    obj = _model().objects.filter(pk=object_id, kind=kind).first()
+    # The ids come from URLs; PostgreSQL refuses a NUL character in a query.
+    obj = None if "\x00" in object_id else _model().objects.filter(pk=object_id, kind=kind).first()
     if obj is None:
         raise ProviderError(f"No such {kind}: {object_id}", code="resource_missing")
     return obj.data

@@ -244,6 +244,15 @@ def test_payout_account_onboarding_uses_a_fresh_link_each_time(client, assignmen
     assert "Payout account ready" in dashboard
 
 
+def test_test_mode_pages_answer_404_to_an_id_with_a_nul_character(client, assignment, employer):
+    # PostgreSQL refuses NUL in a query; the lookup must not reach it (a 500 before).
+    client.force_login(employer)
+    assert client.get("/payments/test-mode/checkout/cs_test_%00/").status_code == 404
+    assert client.post("/payments/test-mode/checkout/cs_test_%00/").status_code == 404
+    client.force_login(assignment.student)
+    assert client.post("/payments/test-mode/onboarding/link_test_%00/").status_code == 404
+
+
 def test_earnings_billing_staff_pages_and_csv_exports(client, assignment, employer, on_commit):
     funding = services.funding_start(assignment=assignment, actor=employer)
     with on_commit():
