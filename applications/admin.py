@@ -10,21 +10,11 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from marketplace.core.admin import ReadOnlyAdmin
 from marketplace.core.errors import DomainError
 
 from . import services
 from .models import Application, Assignment, Dispute, Milestone, Rating, ReInvite, Submission
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Application)

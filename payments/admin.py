@@ -6,6 +6,7 @@ or refund, mark an issue resolved).
 
 from django.contrib import admin, messages
 
+from marketplace.core.admin import ReadOnlyAdmin
 from marketplace.core.errors import DomainError
 
 from . import services
@@ -19,17 +20,6 @@ from .models import (
     TestModeObject,
     WebhookEvent,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PayoutAccount)

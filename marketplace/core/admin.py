@@ -3,15 +3,10 @@ from django.contrib import admin
 from .models import AuditLog
 
 
-@admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "action", "target_type", "target_id", "actor")
-    list_filter = ("action", "target_type")
-    search_fields = ("action", "target_id", "actor__email")
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The back office shows these rows; every change goes through the app's services."""
 
-    # The audit trail is append-only: nobody edits or deletes it from the back office.
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -19,3 +14,13 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(ReadOnlyAdmin):
+    """The audit trail is append-only: nobody edits or deletes it from the back office."""
+
+    list_display = ("created_at", "action", "target_type", "target_id", "actor")
+    list_filter = ("action", "target_type")
+    search_fields = ("action", "target_id", "actor__email")
+    date_hierarchy = "created_at"
