@@ -16,7 +16,14 @@ def test_every_read_only_admin_refuses_add_change_and_delete(rf):
     read_only = [a for a in admin.site._registry.values() if isinstance(a, ReadOnlyAdmin)]
     names = {a.model._meta.label for a in read_only}
     # Each app's service-written rows use the one base.
-    assert {"core.AuditLog", "applications.Application", "payments.Payout"} <= names
+    assert {
+        "core.AuditLog",
+        "applications.Application",
+        "payments.Payout",
+        "notifications.Notification",
+        "notifications.Reminder",
+        "notifications.NotificationSettings",
+    } <= names
     for model_admin in read_only:
         assert not model_admin.has_add_permission(request)
         assert not model_admin.has_change_permission(request)
