@@ -34,7 +34,7 @@ from accounts.models import Employer, User
 from accounts.selectors import employer_for_user
 from accounts.services import employer_stats_set
 from marketplace.core.audit import audit
-from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, check_transition
+from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, status_move
 from notifications.services import notify, notify_many, reminder_cancel, reminder_schedule
 from postings.models import Posting
 from postings.services import posting_seat_released, posting_seat_taken
@@ -86,13 +86,6 @@ def _require_member(user, employer_id: int, what: str) -> None:
 def _require_student(user, student_id: int, what: str) -> None:
     if getattr(user, "pk", None) != student_id:
         raise NotPermitted(f"Only the student can {what}.")
-
-
-def _move(obj, target: str, what: str) -> None:
-    check_transition(
-        transitions=type(obj).TRANSITIONS, current=obj.status, target=target, what=what
-    )
-    obj.status = target
 
 
 def _lock_application(application: Application) -> Application:
@@ -339,7 +332,7 @@ def application_withdraw(*, application: Application, actor: User) -> Applicatio
     _require_student(actor, application.student_id, "withdraw this application")
     if application.status == AppStatus.WITHDRAWN:
         return application
-    _move(application, AppStatus.WITHDRAWN, "application")
+    status_move(application, AppStatus.WITHDRAWN, "application")
     application.closed_at = _now()
     application.save(update_fields=["status", "closed_at", "updated_at"])
     audit(action="application.withdrawn", target=application, actor=actor)
@@ -357,7 +350,7 @@ def application_shortlist(*, application: Application, actor: User) -> Applicati
     _require_member(actor, application.posting.employer_id, "shortlist applications")
     if application.status == AppStatus.SHORTLISTED:
         return application
-    _move(application, AppStatus.SHORTLISTED, "application")
+    status_move(application, AppStatus.SHORTLISTED, "application")
     fields = ["status", "updated_at"]
     _mark_responded(application, fields)
     application.save(update_fields=fields)
@@ -380,7 +373,7 @@ def application_reject(*, application: Application, actor: User, message: str = 
     if application.status == AppStatus.REJECTED:
         return application
     message = _clean_text(message, field="message", label="The message", max_length=2000)
-    _move(application, AppStatus.REJECTED, "application")
+    status_move(application, AppStatus.REJECTED, "application")
     application.rejection_message = message
     application.closed_at = _now()
     fields = ["status", "rejection_message", "closed_at", "updated_at"]
@@ -410,7 +403,7 @@ def application_offer(
     _require_member(actor, posting.employer_id, "make offers")
     if application.status == AppStatus.OFFERED:
         return application
-    _move(application, AppStatus.OFFERED, "application")
+    status_move(application, AppStatus.OFFERED, "application")
     # After the application deadline the employer may still offer; not after a withdrawal.
     closed_at_deadline = (
         posting.status == Posting.Status.CLOSED
@@ -477,7 +470,7 @@ def application_decline(*, application: Application, actor: User) -> Application
     _require_student(actor, application.student_id, "decline this offer")
     if application.status == AppStatus.DECLINED:
         return application
-    _move(application, AppStatus.DECLINED, "application")
+    status_move(application, AppStatus.DECLINED, "application")
     application.closed_at = _now()
     application.save(update_fields=["status", "closed_at", "updated_at"])
     audit(action="application.declined", target=application, actor=actor)
@@ -499,7 +492,7 @@ def _expire_offer(application: Application, now: datetime) -> bool:
     """Expire a locked, offered application whose deadline has passed."""
     if application.status != AppStatus.OFFERED or application.offer_expires_at > now:
         return False
-    _move(application, AppStatus.EXPIRED, "application")
+    status_move(application, AppStatus.EXPIRED, "application")
     application.closed_at = now
     application.save(update_fields=["status", "closed_at", "updated_at"])
     audit(action="application.expired", target=application)
@@ -561,7 +554,7 @@ def application_accept(*, application: Application, actor: User) -> Assignment:
     _require_student(actor, application.student_id, "accept this offer")
     if application.status == AppStatus.ACCEPTED:
         return application.assignment
-    _move(application, AppStatus.ACCEPTED, "application")
+    status_move(application, AppStatus.ACCEPTED, "application")
     now = _now()
     if application.offer_expires_at and application.offer_expires_at <= now:
         raise DomainError("This offer has expired.", code="offer_expired")
@@ -685,7 +678,7 @@ def applications_close_for_posting(*, posting: Posting) -> int:
             )
             if application is None:
                 continue
-            _move(application, AppStatus.REJECTED, "application")
+            status_move(application, AppStatus.REJECTED, "application")
             application.closed_at = _now()
             application.closed_reason = reason
             application.save(update_fields=["status", "closed_at", "closed_reason", "updated_at"])
@@ -776,7 +769,7 @@ def assignment_mark_funded(*, assignment: Assignment, actor: User | None = None)
     assignment = _lock_assignment(assignment)
     if assignment.status in {AsgStatus.ACTIVE, AsgStatus.COMPLETED}:
         return assignment
-    _move(assignment, AsgStatus.ACTIVE, "assignment")
+    status_move(assignment, AsgStatus.ACTIVE, "assignment")
     assignment.funded_at = _now()
     assignment.save(update_fields=["status", "funded_at"])
     audit(action="assignment.funded", target=assignment, actor=actor)
@@ -797,7 +790,7 @@ def assignment_mark_funded(*, assignment: Assignment, actor: User | None = None)
 
 def _cancel(assignment: Assignment, *, actor: User | None, reason: str, action: str) -> None:
     """Cancel a locked, open assignment: the seat is freed and payments refunds."""
-    _move(assignment, AsgStatus.CANCELLED, "assignment")
+    status_move(assignment, AsgStatus.CANCELLED, "assignment")
     assignment.cancelled_at = _now()
     assignment.cancel_reason = reason
     assignment.save(update_fields=["status", "cancelled_at", "cancel_reason"])
@@ -945,7 +938,7 @@ def _complete_if_done(assignment_id: int) -> None:
     if not milestones or not all(m.is_done for m in milestones):
         return
     now = _now()
-    _move(assignment, AsgStatus.COMPLETED, "assignment")
+    status_move(assignment, AsgStatus.COMPLETED, "assignment")
     assignment.completed_at = now
     assignment.rating_due_at = now + settings.RATING_WINDOW
     assignment.save(update_fields=["status", "completed_at", "rating_due_at"])
@@ -1026,7 +1019,7 @@ def submission_create(
             if milestone.status == MsStatus.SUBMITTED:
                 # A second click (or a retried request) must not make a second version.
                 raise InvalidTransition("This milestone is already waiting for review.")
-            _move(milestone, MsStatus.SUBMITTED, "milestone")
+            status_move(milestone, MsStatus.SUBMITTED, "milestone")
             now = _now()
             version = milestone.submissions.count() + 1
             submission = Submission.objects.create(
@@ -1113,7 +1106,7 @@ def milestone_request_revision(*, milestone: Milestone, actor: User, feedback: s
     _require_member(actor, assignment.posting.employer_id, "request a revision")
     if milestone.status == MsStatus.REVISION_REQUESTED:
         return milestone
-    _move(milestone, MsStatus.REVISION_REQUESTED, "milestone")
+    status_move(milestone, MsStatus.REVISION_REQUESTED, "milestone")
     if milestone.revisions_used >= assignment.allowed_revisions:
         raise DomainError(
             f"All {assignment.allowed_revisions} revisions allowed for this work are used: "
@@ -1150,7 +1143,7 @@ def milestone_request_revision(*, milestone: Milestone, actor: User, feedback: s
 def _approve(milestone: Milestone, *, actor: User | None, auto: bool) -> None:
     """Approve a locked, submitted milestone."""
     assignment = milestone.assignment
-    _move(milestone, MsStatus.APPROVED, "milestone")
+    status_move(milestone, MsStatus.APPROVED, "milestone")
     milestone.approved_at = _now()
     milestone.auto_approved = auto
     milestone.review_due_at = None
@@ -1242,7 +1235,7 @@ def milestone_mark_paid(*, milestone: Milestone, actor: User | None = None) -> M
     milestone = _lock_milestone(milestone)
     if milestone.status == MsStatus.PAID:
         return milestone
-    _move(milestone, MsStatus.PAID, "milestone")
+    status_move(milestone, MsStatus.PAID, "milestone")
     milestone.paid_at = _now()
     milestone.save(update_fields=["status", "paid_at"])
     audit(action="milestone.paid", target=milestone, actor=actor, amount=milestone.amount)
@@ -1268,7 +1261,7 @@ def dispute_open(*, milestone: Milestone, actor: User, reason: str) -> Dispute:
             "disputes are for active work.",
             code="assignment_closed",
         )
-    _move(milestone, MsStatus.DISPUTED, "milestone")
+    status_move(milestone, MsStatus.DISPUTED, "milestone")
     reason = _clean_text(reason, field="reason", label="The reason", min_length=10, max_length=3000)
     milestone.review_due_at = None
     milestone.save(update_fields=["status", "review_due_at"])
@@ -1328,7 +1321,7 @@ def dispute_resolve(
         raise DomainError(
             "Choose release, refund or split.", fields={"resolution": ["Choose one."]}
         )
-    _move(milestone, MsStatus.RESOLVED, "milestone")
+    status_move(milestone, MsStatus.RESOLVED, "milestone")
     milestone.save(update_fields=["status"])
     dispute.resolution = resolution
     dispute.student_amount = student_amount

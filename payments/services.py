@@ -30,7 +30,7 @@ from django.utils import timezone
 from accounts.selectors import employer_for_user
 from applications.models import Assignment, Dispute, Milestone
 from marketplace.core.audit import audit
-from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, check_transition
+from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, status_move
 from notifications.services import notify, notify_many, reminder_cancel, reminder_schedule
 
 from . import selectors
@@ -84,13 +84,6 @@ def _refused(exc: PaymentError) -> PaymentRefused:
     else:
         error = PaymentRefused(exc.message, code="provider_error")
     return error
-
-
-def _move(obj, target: str, what: str) -> None:
-    check_transition(
-        transitions=type(obj).TRANSITIONS, current=obj.status, target=target, what=what
-    )
-    obj.status = target
 
 
 def _staff():
@@ -232,7 +225,7 @@ def payout_account_sync(*, account_id: str) -> PayoutAccount | None:
             )
         )
         if target != account.status:
-            _move(account, target, "payout account")
+            status_move(account, target, "payout account")
             fields.append("status")
             audit(action=f"payout_account.{target}", target=account)
         if account.is_ready and not was_ready:
@@ -339,7 +332,7 @@ def funding_start(
         else:
             previous_session = funding.checkout_session_id or ""
             if funding.status == Funding.Status.FAILED:
-                _move(funding, Funding.Status.OPEN, "funding")
+                status_move(funding, Funding.Status.OPEN, "funding")
             funding.checkout_attempt += 1
             funding.checkout_session_id = None
             funding.checkout_url = ""
@@ -426,7 +419,7 @@ def funding_confirm(*, session_id: str) -> Funding | None:
         )
         if session.payment_status != "paid":
             if session.status == "complete" and funding.status == Funding.Status.OPEN:
-                _move(funding, Funding.Status.PROCESSING, "funding")
+                status_move(funding, Funding.Status.PROCESSING, "funding")
                 funding.save(update_fields=["status", "updated_at"])
                 audit(action="funding.processing", target=funding)
             return funding
@@ -458,7 +451,7 @@ def funding_confirm(*, session_id: str) -> Funding | None:
                     assignment=funding.assignment,
                 )
             return funding
-        _move(funding, Funding.Status.PAID, "funding")
+        status_move(funding, Funding.Status.PAID, "funding")
         funding.checkout_session_id = session.id
         funding.payment_intent_id = session.payment_intent_id or None
         funding.charge_id = session.charge_id or None
@@ -523,7 +516,7 @@ def funding_payment_failed(*, session_id: str) -> Funding | None:
         if funding is None or funding.checkout_session_id != session.id:
             return funding
         if funding.status in (Funding.Status.OPEN, Funding.Status.PROCESSING):
-            _move(funding, Funding.Status.FAILED, "funding")
+            status_move(funding, Funding.Status.FAILED, "funding")
             funding.save(update_fields=["status", "updated_at"])
             audit(action="funding.failed", target=funding)
             if funding.created_by_id:
@@ -666,9 +659,9 @@ def _to_processing(obj) -> None:
     """Bring a payout or refund to ``processing`` through the map (recording a late result)."""
     Status = type(obj).Status
     if obj.status == Status.FAILED:
-        _move(obj, Status.PENDING, type(obj).__name__.lower())
+        status_move(obj, Status.PENDING, type(obj).__name__.lower())
     if obj.status == Status.PENDING:
-        _move(obj, Status.PROCESSING, type(obj).__name__.lower())
+        status_move(obj, Status.PROCESSING, type(obj).__name__.lower())
 
 
 def _find_transfer(payout: Payout) -> Transfer | None:
@@ -702,7 +695,7 @@ def payout_release(*, payout_id: int) -> Payout:
         if payout.funding.status != Funding.Status.PAID:
             return payout
         if payout.status == Payout.Status.PENDING:
-            _move(payout, Payout.Status.PROCESSING, "payout")
+            status_move(payout, Payout.Status.PROCESSING, "payout")
         payout.processing_since = now
         payout.attempts += 1
         payout.first_attempt_at = payout.first_attempt_at or now
@@ -754,7 +747,7 @@ def _payout_attempt_failed(*, payout_id: int, error: PaymentError, transient: bo
         payout.last_error = (error.detail or error.message)[:2000]
         payout.processing_since = None
         if transient and payout.attempts < settings.PAYOUT_MAX_RETRIES:
-            _move(payout, Payout.Status.PENDING, "payout")
+            status_move(payout, Payout.Status.PENDING, "payout")
             payout.next_attempt_at = now + _backoff(payout.attempts)
             payout.save(
                 update_fields=[
@@ -767,7 +760,7 @@ def _payout_attempt_failed(*, payout_id: int, error: PaymentError, transient: bo
             )
             audit(action="payout.retry_scheduled", target=payout, attempts=payout.attempts)
             return payout
-        _move(payout, Payout.Status.FAILED, "payout")
+        status_move(payout, Payout.Status.FAILED, "payout")
         payout.failed_at = now
         payout.next_attempt_at = None
         payout.save(
@@ -834,7 +827,7 @@ def payout_record_transfer(*, payout_id: int, transfer: Transfer) -> Payout:
             )
             return payout
         _to_processing(payout)
-        _move(payout, Payout.Status.PAID, "payout")
+        status_move(payout, Payout.Status.PAID, "payout")
         payout.transfer_id = transfer.id
         payout.paid_at = timezone.now()
         payout.processing_since = None
@@ -905,7 +898,7 @@ def payout_retry(*, payout: Payout, actor) -> Payout:
             raise InvalidTransition(
                 f"Only a failed payout can be retried (this one is {payout.status})."
             )
-        _move(payout, Payout.Status.PENDING, "payout")
+        status_move(payout, Payout.Status.PENDING, "payout")
         payout.attempts = 0
         payout.next_attempt_at = timezone.now()
         payout.failed_at = None
@@ -1061,7 +1054,7 @@ def refund_execute(*, refund_id: int) -> Refund:
         ):
             return refund
         if refund.status == Refund.Status.PENDING:
-            _move(refund, Refund.Status.PROCESSING, "refund")
+            status_move(refund, Refund.Status.PROCESSING, "refund")
         refund.processing_since = now
         refund.attempts += 1
         refund.first_attempt_at = refund.first_attempt_at or now
@@ -1092,10 +1085,10 @@ def refund_execute(*, refund_id: int) -> Refund:
             refund.last_error = (exc.detail or exc.message)[:2000]
             refund.processing_since = None
             if transient and refund.attempts < settings.PAYOUT_MAX_RETRIES:
-                _move(refund, Refund.Status.PENDING, "refund")
+                status_move(refund, Refund.Status.PENDING, "refund")
                 refund.next_attempt_at = timezone.now() + _backoff(refund.attempts)
             else:
-                _move(refund, Refund.Status.FAILED, "refund")
+                status_move(refund, Refund.Status.FAILED, "refund")
                 refund.failed_at = timezone.now()
                 refund.next_attempt_at = None
                 issue_raise(
@@ -1136,7 +1129,7 @@ def refund_record(*, refund_id: int, refund_object_id: str, amount: int, status:
             )
             return refund
         _to_processing(refund)
-        _move(refund, Refund.Status.SUCCEEDED, "refund")
+        status_move(refund, Refund.Status.SUCCEEDED, "refund")
         refund.refund_id = refund_object_id
         refund.succeeded_at = timezone.now()
         refund.processing_since = None
@@ -1197,7 +1190,7 @@ def refund_retry(*, refund: Refund, actor) -> Refund:
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
         if refund.status != Refund.Status.FAILED:
             raise InvalidTransition("Only a failed refund can be retried.")
-        _move(refund, Refund.Status.PENDING, "refund")
+        status_move(refund, Refund.Status.PENDING, "refund")
         refund.attempts = 0
         refund.next_attempt_at = timezone.now()
         refund.failed_at = None

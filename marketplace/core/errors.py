@@ -34,3 +34,12 @@ def check_transition(*, transitions: dict, current: str, target: str, what: str)
     """Raise ``InvalidTransition`` unless ``target`` is allowed from ``current``."""
     if target not in transitions.get(current, ()):
         raise InvalidTransition(f"A {what} cannot move from {current} to {target}.")
+
+
+def status_move(obj, target: str, what: str) -> None:
+    """Set ``obj.status`` to ``target`` if its model's ``TRANSITIONS`` map allows it (else
+    ``InvalidTransition``). The caller holds the row's lock and saves with ``update_fields``."""
+    check_transition(
+        transitions=type(obj).TRANSITIONS, current=obj.status, target=target, what=what
+    )
+    obj.status = target
