@@ -381,6 +381,14 @@ def _event(data: dict):
 @student_required
 def test_onboarding(request, link_id: str):
     provider = _test_provider()
+    try:
+        account_id = provider.onboarding_account(link_id)
+    except PaymentError as exc:
+        raise Http404("No such onboarding link.") from exc
+    # Like the test checkout: only the student whose payout account it is may finish it.
+    account = selectors.payout_account_for(student=request.user)
+    if account is None or account.account_id != account_id:
+        raise PermissionDenied("This onboarding link belongs to another student.")
     if request.method == "POST":
         try:
             with transaction.atomic():

@@ -152,6 +152,10 @@ class TestProvider(PaymentProvider):
         )
         return reverse("payments:test_onboarding", args=[link_id])
 
+    def onboarding_account(self, link_id: str) -> str:
+        """The connected account that the local onboarding page ``link_id`` sets up."""
+        return _get("account_link", link_id)["account"]
+
     def onboarding_complete(
         self, *, link_id: str, fail_transfers: bool = False
     ) -> tuple[str, dict]:

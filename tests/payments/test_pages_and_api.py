@@ -7,8 +7,15 @@ import pytest
 
 from applications.models import Assignment
 from payments import services
-from payments.models import Funding, LedgerEntry, Payout, ReconciliationIssue, WebhookEvent
-from tests.factories import EmployerUserFactory, StaffFactory
+from payments.models import (
+    Funding,
+    LedgerEntry,
+    Payout,
+    PayoutAccount,
+    ReconciliationIssue,
+    WebhookEvent,
+)
+from tests.factories import EmployerUserFactory, StaffFactory, StudentFactory
 
 from .factories import AssignmentFactory, employer_of
 from .helpers import approve, pay_with_test_provider, ready_account
@@ -242,6 +249,21 @@ def test_payout_account_onboarding_uses_a_fresh_link_each_time(client, assignmen
     assert "Your payout account is ready." in back.content.decode()
     dashboard = client.get("/dashboard/").content.decode()
     assert "Payout account ready" in dashboard
+
+
+def test_another_student_cannot_finish_someones_onboarding_link(client, assignment):
+    client.force_login(assignment.student)
+    link = client.post("/payments/payout-account/onboard/").url
+    other = StudentFactory()
+    client.force_login(other)
+    client.post("/payments/payout-account/onboard/")  # the other student has an account too
+    assert client.get(link).status_code == 403
+    assert client.post(link).status_code == 403
+    account = PayoutAccount.objects.get(student=assignment.student)
+    assert account.status == PayoutAccount.Status.ONBOARDING and not account.payouts_enabled
+    client.force_login(assignment.student)
+    assert client.get(link).status_code == 200
+    assert client.get("/payments/test-mode/onboarding/link_test_nonesuch/").status_code == 404
 
 
 def test_test_mode_pages_answer_404_to_an_id_with_a_nul_character(client, assignment, employer):
