@@ -197,6 +197,29 @@ POSTINGS = [
         ],
         "questions": ["What would you like to learn in this internship?"],
     },
+    {
+        # Left waiting for review, so that the moderation queue has something to show.
+        "employer": "Greenleaf Energy Co-op",
+        "title": "Photograph our three community solar sites",
+        "leave_for_review": True,
+        "description": (
+            "Visit our three solar sites near Leeds on one weekend and take photographs we can "
+            "use on our website and in the members' newsletter."
+        ),
+        "acceptance_criteria": "Thirty edited photographs, ten per site, with captions.",
+        "category": "marketing",
+        "skills": ["photography"],
+        "duration_hours": 2 * DAY,
+        "effort_hours": 10,
+        "work_mode": "onsite",
+        "location": "Leeds, United Kingdom",
+        "mentoring": "light",
+        "openings": 1,
+        "amount": 30000,
+        "currency": "GBP",
+        "milestones": [("Edited photographs", 2 * DAY, 30000)],
+        "questions": ["Please link two photographs you are proud of."],
+    },
 ]
 
 
@@ -241,7 +264,11 @@ def seed_demo(*, stdout) -> None:
         owner = User.objects.filter(memberships__employer=employer).order_by("pk").first()
         posting = services.posting_create(employer=employer, actor=owner, values=_values(spec))
         posting = services.posting_submit(posting=posting, actor=owner)
-        if posting.status == Posting.Status.PENDING_REVIEW and staff is not None:
+        if (
+            posting.status == Posting.Status.PENDING_REVIEW
+            and staff is not None
+            and not spec.get("leave_for_review")
+        ):
             services.posting_approve(posting=posting, actor=staff, reason="Demo data.")
         made += 1
     stdout.write(f"Postings: {made} demo posting(s) added.")
