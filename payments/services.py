@@ -890,22 +890,30 @@ def payout_transfer_sync(*, transfer_id: str) -> str:
     return f"payout #{payout.pk} recorded"
 
 
+def _attempts_restart(obj, *, refused: str, actor) -> None:
+    """A failed payout or refund (row locked by the caller) goes round again: fresh attempts,
+    due now, audited as ``<payout|refund>.retried``."""
+    Status = type(obj).Status
+    if obj.status != Status.FAILED:
+        raise InvalidTransition(refused)
+    name = type(obj).__name__.lower()
+    status_move(obj, Status.PENDING, name)
+    obj.attempts = 0
+    obj.next_attempt_at = timezone.now()
+    obj.failed_at = None
+    obj.save(update_fields=["status", "attempts", "next_attempt_at", "failed_at", "updated_at"])
+    audit(action=f"{name}.retried", target=obj, actor=actor)
+
+
 def payout_retry(*, payout: Payout, actor) -> Payout:
     """Staff send a failed payout round again (admin action): fresh attempts, due now."""
     with transaction.atomic():
         payout = Payout.objects.select_for_update().get(pk=payout.pk)
-        if payout.status != Payout.Status.FAILED:
-            raise InvalidTransition(
-                f"Only a failed payout can be retried (this one is {payout.status})."
-            )
-        status_move(payout, Payout.Status.PENDING, "payout")
-        payout.attempts = 0
-        payout.next_attempt_at = timezone.now()
-        payout.failed_at = None
-        payout.save(
-            update_fields=["status", "attempts", "next_attempt_at", "failed_at", "updated_at"]
+        _attempts_restart(
+            payout,
+            refused=f"Only a failed payout can be retried (this one is {payout.status}).",
+            actor=actor,
         )
-        audit(action="payout.retried", target=payout, actor=actor)
         from .tasks import release_payout
 
         release_payout.delay_on_commit(payout.pk)
@@ -1188,16 +1196,7 @@ def refund_sync(*, refund_object_id: str) -> str:
 def refund_retry(*, refund: Refund, actor) -> Refund:
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        if refund.status != Refund.Status.FAILED:
-            raise InvalidTransition("Only a failed refund can be retried.")
-        status_move(refund, Refund.Status.PENDING, "refund")
-        refund.attempts = 0
-        refund.next_attempt_at = timezone.now()
-        refund.failed_at = None
-        refund.save(
-            update_fields=["status", "attempts", "next_attempt_at", "failed_at", "updated_at"]
-        )
-        audit(action="refund.retried", target=refund, actor=actor)
+        _attempts_restart(refund, refused="Only a failed refund can be retried.", actor=actor)
         from .tasks import execute_refund
 
         execute_refund.delay_on_commit(refund.pk)

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from applications import services as application_services
 from applications.models import Assignment, Dispute, Milestone
 from marketplace.core.errors import InvalidTransition, check_transition
+from marketplace.core.models import AuditLog
 from payments import services
 from payments.models import (
     Funding,
@@ -152,6 +153,31 @@ def test_a_declined_transfer_in_test_mode_fails_the_payout(funded, on_commit):
     payout = Payout.objects.get()
     assert payout.status == Payout.Status.FAILED
     assert assignment.student.notifications.filter(kind="payout.failed").exists()
+
+
+def test_staff_retry_a_failed_payout_once_and_it_is_paid(funded, on_commit):
+    assignment, _ = funded
+    failure_set(mode="declined", times=1)
+    approve(assignment.milestones.order_by("position").first())
+    with on_commit():
+        services.payments_sweep()
+    payout = Payout.objects.get()
+    assert payout.status == Payout.Status.FAILED
+    staff = StaffFactory()
+    with on_commit():
+        services.payout_retry(payout=payout, actor=staff)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID, (payout.attempts, payout.last_error)
+    assert payout.failed_at is None
+    assert (
+        AuditLog.objects.filter(
+            action="payout.retried", target_id=str(payout.pk), actor=staff
+        ).count()
+        == 1
+    )
+    with pytest.raises(InvalidTransition, match="Only a failed payout can be retried"):
+        services.payout_retry(payout=payout, actor=staff)
+    assert_ledger_clean()
 
 
 # --- The ledger -----------------------------------------------------------------------------
