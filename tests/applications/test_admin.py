@@ -83,3 +83,24 @@ def test_beat_schedule_names_registered_tasks():
     assert len(names) == 5
     app.loader.import_default_modules()
     assert set(names) <= set(app.tasks)
+
+
+def test_staff_decide_a_dispute_in_the_admin_through_the_service(staff_client):
+    assignment = active_assignment()
+    milestone = first_milestone(assignment)
+    submit(milestone, files=[pdf()])
+    dispute = services.dispute_open(
+        milestone=milestone, actor=employer_of(assignment.posting), reason="Not what we asked."
+    )
+    url = reverse("admin:applications_dispute_change", args=[dispute.pk])
+    response = staff_client.post(
+        url, {"resolution": "release", "student_amount": "", "resolution_note": "Delivered."}
+    )
+    assert response.status_code == 302
+    dispute.refresh_from_db()
+    milestone.refresh_from_db()
+    assert dispute.resolution == "release"
+    assert dispute.student_amount == milestone.amount
+    assert dispute.resolved_at is not None
+    assert milestone.status == "resolved"
+    assert AuditLog.objects.filter(action="dispute.resolved", target_id=str(dispute.pk)).exists()
