@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import StudentProfile
@@ -443,7 +444,7 @@ def moderate(request, pk: int):
     reason = form.cleaned_data["reason"] if form.is_valid() else None
     if reason is None:
         messages.error(request, "The reason can have at most 2000 characters.")
-        return redirect(request.POST.get("next") or "postings:moderation")
+        return _redirect_back(request)
     kwargs = {"posting": posting, "actor": request.user}
     if action != "dismiss_reports":
         kwargs["reason"] = reason
@@ -453,8 +454,15 @@ def moderate(request, pk: int):
         messages.error(request, f"{posting.title}: {exc.message}")
     else:
         messages.success(request, f"{posting.title}: {done}")
+    return _redirect_back(request)
+
+
+def _redirect_back(request):
+    """Back to the page the moderator came from, if it is on this site; else the queue."""
     target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect("postings:moderation")
 

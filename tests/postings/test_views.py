@@ -229,6 +229,20 @@ def test_moderation_refusal_is_a_message_not_a_500(client):
     assert posting.status == "pending_review"
 
 
+@pytest.mark.parametrize("reason", ["Fine.", "x" * 2001])
+def test_moderation_returns_only_to_pages_on_this_site(client, reason):
+    posting = PostingFactory(status="pending_review")
+    client.force_login(StaffFactory())
+    url = reverse("postings:moderate", args=[posting.pk])
+    for outside in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        response = client.post(url, {"action": "reject", "reason": reason, "next": outside})
+        assert response.status_code == 302
+        assert response["Location"] == reverse("postings:moderation")
+    inside = reverse("postings:detail", args=[posting.pk])
+    response = client.post(url, {"action": "reject", "reason": reason, "next": inside})
+    assert response["Location"] == inside
+
+
 @pytest.mark.parametrize("user_factory", [StudentFactory, EmployerUserFactory])
 def test_queue_is_for_staff_only(client, user_factory):
     client.force_login(user_factory())
