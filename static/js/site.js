@@ -14,4 +14,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const el = event.target.closest("[data-confirm]");
     if (el && !window.confirm(el.dataset.confirm)) event.preventDefault();
   });
+  // On a phone the filters of the postings list fold away, so that the results come first.
+  const fold = document.querySelector(".filters-fold");
+  if (fold && window.matchMedia("(max-width: 700px)").matches) {
+    fold.removeAttribute("open");
+  }
 });
