@@ -19,4 +19,48 @@ document.addEventListener("DOMContentLoaded", () => {
   if (fold && window.matchMedia("(max-width: 700px)").matches) {
     fold.removeAttribute("open");
   }
+  // Formsets: <button data-add-row="<prefix>"> copies the last row of its fieldset as an empty
+  // row numbered after it, and counts it in the formset's TOTAL_FORMS (up to MAX_NUM_FORMS).
+  document.querySelectorAll("[data-add-row]").forEach((button) => {
+    const prefix = button.dataset.addRow;
+    const total = document.querySelector(`input[name="${prefix}-TOTAL_FORMS"]`);
+    const max = document.querySelector(`input[name="${prefix}-MAX_NUM_FORMS"]`);
+    const fieldset = button.closest("fieldset");
+    const limit = () => (max ? parseInt(max.value, 10) : 1000);
+    const refresh = () => { button.hidden = parseInt(total.value, 10) >= limit(); };
+    refresh();
+    button.addEventListener("click", () => {
+      const rows = fieldset.querySelectorAll(".formset-row");
+      const last = rows[rows.length - 1];
+      const index = parseInt(total.value, 10);
+      if (!last || index >= limit()) return;
+      const row = last.cloneNode(true);
+      const from = new RegExp(`${prefix}-\\d+-`);
+      const to = `${prefix}-${index}-`;
+      row.querySelectorAll(".errorlist").forEach((el) => el.remove());
+      row.querySelectorAll(".has-error").forEach((el) => el.classList.remove("has-error"));
+      row.querySelectorAll("[name], [id], [for], [aria-describedby]").forEach((el) => {
+        ["name", "id", "for", "aria-describedby"].forEach((attr) => {
+          const value = el.getAttribute(attr);
+          if (value) el.setAttribute(attr, value.replace(from, to));
+        });
+        el.removeAttribute("aria-invalid");
+        if (el.type === "checkbox") el.checked = el.defaultChecked;
+        else if (el.tagName === "SELECT") el.selectedIndex = 0;
+        else if ("value" in el && el.tagName !== "BUTTON") el.value = "";
+      });
+      row.querySelectorAll("label, legend").forEach((el) => {
+        el.childNodes.forEach((node) => {
+          if (node.nodeType === Node.TEXT_NODE) {
+            node.textContent = node.textContent.replace(/\b\d+\b/, String(index + 1));
+          }
+        });
+      });
+      last.after(row);
+      total.value = String(index + 1);
+      refresh();
+      const first = row.querySelector("input, select, textarea");
+      if (first) first.focus();
+    });
+  });
 });

@@ -112,3 +112,39 @@ def test_post_moderate_find(browser, page, live_server):
     # htmx and the page scripts ran under the strict Content Security Policy.
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
     visitor.close()
+
+
+def test_the_editor_adds_milestone_and_question_rows(page):
+    """Two rows are offered; "Add a milestone" makes a third one that is saved with the rest."""
+    employer = EmployerUserFactory(email="rows@northwind.test")
+    now = timezone.now()
+    login(page, employer.email, PASSWORD)
+    page.goto("/postings/new/")
+    page.get_by_label("Title", exact=True).fill("Three-part market study")
+    page.get_by_label("Description").fill("Study the market for garden furniture.")
+    page.get_by_label("Acceptance criteria").fill("Three short reports.")
+    page.get_by_label("Work starts").fill(local(now + dt.timedelta(days=14)))
+    page.get_by_label("Time box", exact=True).fill("3")
+    page.get_by_label("Time box unit").select_option("weeks")
+    page.get_by_label("Estimated effort (hours of work in total)").fill("30")
+    page.get_by_label("Application deadline").fill(local(now + dt.timedelta(days=7)))
+    page.get_by_label("Pay per assignment").fill("900.00")
+    page.get_by_role("button", name="Add a milestone").click()
+    for n, (title, weeks) in enumerate([("Survey", 1), ("Interviews", 2), ("Report", 3)], 1):
+        page.get_by_label(f"Milestone {n} title").fill(title)
+        page.get_by_label(f"Milestone {n} due after").fill(str(weeks))
+        page.get_by_label(f"Milestone {n} unit").select_option("weeks")
+        page.get_by_label(f"Milestone {n} amount").fill("300.00")
+    page.get_by_role("button", name="Add a question").click()
+    page.get_by_label("Question 3", exact=True).fill("Which survey tools do you know?")
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_text("The draft is saved").wait_for()
+
+    posting = Posting.objects.get(title="Three-part market study")
+    assert [(m.title, m.amount) for m in posting.milestones.all()] == [
+        ("Survey", 30000),
+        ("Interviews", 30000),
+        ("Report", 30000),
+    ]
+    assert [q.text for q in posting.questions.all()] == ["Which survey tools do you know?"]
+    assert page.console_errors == []
