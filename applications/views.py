@@ -9,12 +9,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.selectors import employer_for_user
 from accounts.views import employer_required, student_required
 from marketplace.core.errors import DomainError
+from marketplace.core.http import safe_next_url
 from postings.models import Posting
 from postings.selectors import posting_get_owned, posting_get_visible
 
@@ -198,12 +198,7 @@ def application_move(request, pk: int, move: str):
             messages.success(request, "You declined the offer.")
     except DomainError as exc:
         messages.error(request, exc.message)
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(next_url)
-    return redirect("applications:detail", application.pk)
+    return redirect(safe_next_url(request, reverse("applications:detail", args=[application.pk])))
 
 
 @login_required

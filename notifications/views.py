@@ -18,6 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from marketplace.core.http import safe_next_url
+
 from . import selectors, services
 from .calendar import events_for, render_ics
 from .forms import PreferencesForm, kind_field_name
@@ -27,15 +29,6 @@ from .tokens import unsubscribe_token_read
 
 def _is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 def _own_notification(request, pk: int):
@@ -95,7 +88,7 @@ def notification_read(request, pk: int):
             "notifications/_row_read.html",
             {"n": notification, "notifications_unread": selectors.unread_count(user=request.user)},
         )
-    return redirect(_safe_next(request, reverse("notifications:inbox")))
+    return redirect(safe_next_url(request, reverse("notifications:inbox")))
 
 
 @login_required
@@ -111,7 +104,7 @@ def notifications_read_all(request):
         )
     if marked:
         messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} read.")
-    return redirect(_safe_next(request, reverse("notifications:inbox")))
+    return redirect(safe_next_url(request, reverse("notifications:inbox")))
 
 
 @login_required
@@ -183,7 +176,7 @@ def calendar_regenerate(request):
     messages.success(
         request, "Your calendar has a new link; the old one no longer works. Subscribe again."
     )
-    return redirect(_safe_next(request, reverse("dashboard")))
+    return redirect(safe_next_url(request, reverse("dashboard")))
 
 
 def calendar_url(token: str) -> str:

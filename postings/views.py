@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import StudentProfile
 from accounts.views import employer_required, student_required
 from marketplace.core.errors import DomainError
+from marketplace.core.http import safe_next_url
 
 from . import rules, selectors, services
 from .cache import cache_anonymous
@@ -459,12 +459,7 @@ def moderate(request, pk: int):
 
 def _redirect_back(request):
     """Back to the page the moderator came from, if it is on this site; else the queue."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect("postings:moderation")
+    return redirect(safe_next_url(request, reverse("postings:moderation")))
 
 
 # --- Choosing a format ------------------------------------------------------------------------
