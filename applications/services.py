@@ -638,7 +638,7 @@ def application_accept(*, application: Application, actor: User) -> Assignment:
     return assignment
 
 
-def applications_close_for_posting(*, posting: Posting) -> int:
+def applications_close_for_posting(*, posting_id: int) -> int:
     """Close, with a notice, the open applications a closed or filled posting leaves behind.
 
     Filled, withdrawn or removed: every open application closes. Closed at the deadline:
@@ -646,7 +646,9 @@ def applications_close_for_posting(*, posting: Posting) -> int:
     assignment. Each application is its own short transaction, locked with SKIP LOCKED, so a
     student accepting or withdrawing at the same moment is never blocked.
     """
-    posting = Posting.objects.get(pk=posting.pk)
+    posting = Posting.objects.filter(pk=posting_id).first()
+    if posting is None:
+        return 0
     if posting.seats_left <= 0 or posting.status == Posting.Status.REMOVED:
         statuses = Application.OPEN
         reason = (
@@ -721,10 +723,7 @@ def applications_close_for_closed_postings() -> int:
         .values_list("posting_id", flat=True)
         .distinct()[: settings.APPLICATIONS_SWEEP_BATCH_SIZE]
     )
-    return sum(
-        applications_close_for_posting(posting=posting)
-        for posting in Posting.objects.filter(pk__in=list(posting_ids))
-    )
+    return sum(applications_close_for_posting(posting_id=pk) for pk in posting_ids)
 
 
 # --- Assignments -----------------------------------------------------------------------------

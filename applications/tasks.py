@@ -2,8 +2,6 @@
 
 from celery import shared_task
 
-from postings.models import Posting
-
 from . import services
 
 
@@ -34,5 +32,4 @@ def close_for_closed_postings() -> int:
 
 @shared_task(name="applications.close_for_posting")
 def close_for_posting(posting_id: int) -> int:
-    posting = Posting.objects.filter(pk=posting_id).first()
-    return services.applications_close_for_posting(posting=posting) if posting else 0
+    return services.applications_close_for_posting(posting_id=posting_id)
