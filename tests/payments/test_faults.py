@@ -54,10 +54,10 @@ def test_a_release_that_dies_after_the_provider_call_is_recorded_once_on_re_run(
     def die(**kwargs):
         raise WorkerDied("the worker was killed after the transfer was created")
 
-    monkeypatch.setattr(services, "payout_record_transfer", die)
+    monkeypatch.setattr(services.payouts, "payout_record_transfer", die)
     with pytest.raises(WorkerDied):
         services.payout_release(payout_id=payout.pk)
-    monkeypatch.setattr(services, "payout_record_transfer", real_record)
+    monkeypatch.setattr(services.payouts, "payout_record_transfer", real_record)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PROCESSING and payout.transfer_id is None
     assert len(stripe_api.state.transfers) == 1
@@ -90,7 +90,7 @@ def test_after_24_hours_a_retry_looks_for_the_transfer_before_creating(
     with django_capture_on_commit_callbacks(execute=False):
         payout = services.payout_create(milestone=milestone)
     monkeypatch.setattr(
-        services, "payout_record_transfer", lambda **kw: (_ for _ in ()).throw(WorkerDied())
+        services.payouts, "payout_record_transfer", lambda **kw: (_ for _ in ()).throw(WorkerDied())
     )
     with pytest.raises(WorkerDied):
         services.payout_release(payout_id=payout.pk)

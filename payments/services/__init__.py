@@ -1,0 +1,70 @@
+"""Every write of the payments app, one module per feature; the public names are re-exported
+here so callers write ``from payments import services`` and ``services.payout_release(...)``.
+
+- ``attempts``: what payouts and refunds share (the three-step provider call, retries, errors)
+- ``ledger``: the balanced double-entry ledger
+- ``payout_accounts``: the student's connected account
+- ``funding``: the employer's Checkout payment
+- ``payouts``: transfers to students
+- ``refunds``: money back to the employer (cancellations, settled disputes, late payments)
+- ``webhooks``: provider events, stored once and handled by re-fetching
+- ``sweeps``: the beat sweep that picks up whatever is due
+- ``reconciliation``: issues for staff and the nightly check against the provider
+"""
+
+from .attempts import CLAIM, IDEMPOTENCY_WINDOW, PaymentRefused
+from .funding import funding_confirm, funding_payment_failed, funding_session_expired, funding_start
+from .ledger import ledger_post
+from .payout_accounts import payout_account_onboarding_url, payout_account_sync
+from .payouts import (
+    milestone_release,
+    payout_create,
+    payout_record_transfer,
+    payout_release,
+    payout_retry,
+    payout_transfer_sync,
+)
+from .reconciliation import issue_raise, issue_resolve, ledger_reconcile
+from .refunds import (
+    assignment_refund_unreleased,
+    dispute_settle,
+    refund_execute,
+    refund_record,
+    refund_retry,
+    refund_sync,
+)
+from .sweeps import SweepResult, payments_sweep
+from .webhooks import HANDLERS, webhook_event_process, webhook_event_record
+
+__all__ = [
+    "CLAIM",
+    "HANDLERS",
+    "IDEMPOTENCY_WINDOW",
+    "PaymentRefused",
+    "SweepResult",
+    "assignment_refund_unreleased",
+    "dispute_settle",
+    "funding_confirm",
+    "funding_payment_failed",
+    "funding_session_expired",
+    "funding_start",
+    "issue_raise",
+    "issue_resolve",
+    "ledger_post",
+    "ledger_reconcile",
+    "milestone_release",
+    "payments_sweep",
+    "payout_account_onboarding_url",
+    "payout_account_sync",
+    "payout_create",
+    "payout_record_transfer",
+    "payout_release",
+    "payout_retry",
+    "payout_transfer_sync",
+    "refund_execute",
+    "refund_record",
+    "refund_retry",
+    "refund_sync",
+    "webhook_event_process",
+    "webhook_event_record",
+]

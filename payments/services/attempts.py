@@ -1,0 +1,96 @@
+"""What payouts and refunds share: the error format, retries with backoff, the status steps.
+
+The pattern for money that leaves through the provider (payouts, refunds) is three steps:
+lock and mark ``processing`` (commit), call the provider with a deterministic idempotency key
+(no transaction open, no lock held), then lock again and record. A worker that dies between
+the call and the record leaves the row ``processing``; once its lease has run out the sweep runs
+it again, and the provider answers the same idempotency key with the first result, so the money
+moves once. After 24 hours (the provider forgets keys) a retry first looks for the transfer in
+the assignment's transfer group.
+
+Only transient provider errors (``ProviderUnavailable``) are retried, with exponential backoff
+kept in ``next_attempt_at`` and picked up by the beat sweep, never by long countdowns; after
+``PAYOUT_MAX_RETRIES`` the row waits for staff (admin "retry" action).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from marketplace.core.audit import audit
+from marketplace.core.errors import DomainError, InvalidTransition, status_move
+
+from ..models import (
+    LedgerEntry,
+)
+from ..providers.base import (
+    PaymentActionRequired,
+    PaymentDeclined,
+    PaymentError,
+    ProviderUnavailable,
+)
+
+Account = LedgerEntry.Account
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# A row handed to a task is not handed over again by the sweep for this long (a lost message is).
+CLAIM = timedelta(minutes=2)
+
+
+class PaymentRefused(DomainError):
+    """A provider error turned into the one error format, with what the caller should do."""
+
+    code = "payment_error"
+    status_code = 502
+
+
+def _refused(exc: PaymentError) -> PaymentRefused:
+    if isinstance(exc, PaymentDeclined):
+        error = PaymentRefused(exc.message, code="payment_declined")
+        error.status_code = 402
+    elif isinstance(exc, PaymentActionRequired):
+        error = PaymentRefused(exc.message, code="payment_action_required")
+        error.status_code = 402
+        error.fields = {"redirect_url": [exc.redirect_url]} if exc.redirect_url else {}
+    elif isinstance(exc, ProviderUnavailable):
+        error = PaymentRefused(exc.message, code="provider_unavailable")
+        error.status_code = 503
+    else:
+        error = PaymentRefused(exc.message, code="provider_error")
+    return error
+
+
+def _staff():
+    return get_user_model().objects.filter(is_staff=True, is_active=True)
+
+
+def _backoff(attempts: int) -> timedelta:
+    seconds = settings.PAYOUT_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, 3600))
+
+
+def _to_processing(obj) -> None:
+    """Bring a payout or refund to ``processing`` through the map (recording a late result)."""
+    Status = type(obj).Status
+    if obj.status == Status.FAILED:
+        status_move(obj, Status.PENDING, type(obj).__name__.lower())
+    if obj.status == Status.PENDING:
+        status_move(obj, Status.PROCESSING, type(obj).__name__.lower())
+
+
+def _attempts_restart(obj, *, refused: str, actor) -> None:
+    """A failed payout or refund (row locked by the caller) goes round again: fresh attempts,
+    due now, audited as ``<payout|refund>.retried``."""
+    Status = type(obj).Status
+    if obj.status != Status.FAILED:
+        raise InvalidTransition(refused)
+    name = type(obj).__name__.lower()
+    status_move(obj, Status.PENDING, name)
+    obj.attempts = 0
+    obj.next_attempt_at = timezone.now()
+    obj.failed_at = None
+    obj.save(update_fields=["status", "attempts", "next_attempt_at", "failed_at", "updated_at"])
+    audit(action=f"{name}.retried", target=obj, actor=actor)

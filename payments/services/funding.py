@@ -1,0 +1,314 @@
+"""The employer's payment: Checkout Sessions started, fulfilled, failed or expired."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.selectors import employer_for_user
+from applications.models import Assignment
+from marketplace.core.audit import audit
+from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, status_move
+from notifications.services import notify
+
+from .. import selectors
+from ..models import Funding, Refund
+from ..money import format_money
+from ..providers import get_provider
+from ..providers.base import LineItem, PaymentError
+from .attempts import Account, _refused
+from .ledger import ledger_post
+from .reconciliation import issue_raise
+from .refunds import _refund_create
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def funding_start(
+    *,
+    assignment: Assignment,
+    actor,
+    amount: int | None = None,
+    currency: str | None = None,
+) -> Funding:
+    """Start (or resume) the employer's payment: a Checkout Session for milestones plus fee.
+
+    ``amount``/``currency``, when given (the API), must be exactly the quote's total and the
+    assignment's currency. Calling it again while a session is open returns that session.
+    """
+    employer = employer_for_user(actor)
+    if employer is None or employer.pk != assignment.posting.employer_id:
+        raise NotPermitted("Only the employer of this assignment can fund it.")
+    quote = selectors.funding_quote(assignment=assignment)
+    if currency is not None and currency.upper() != assignment.currency:
+        raise DomainError(
+            f"This assignment is paid in {assignment.currency}, not {currency.upper()}.",
+            code="currency_mismatch",
+            fields={"currency": [f"Must be {assignment.currency}."]},
+        )
+    if amount is not None and amount != quote.total:
+        raise DomainError(
+            f"The amount to pay is {format_money(quote.total, quote.currency)} "
+            f"(milestones plus the platform fee), not {format_money(amount, quote.currency)}.",
+            code="amount_mismatch",
+            fields={"amount": [f"Must be {quote.total}."]},
+        )
+    provider = get_provider()
+    now = timezone.now()
+    previous_session = ""
+    with transaction.atomic():
+        locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        if locked.status != Assignment.Status.AWAITING_FUNDING:
+            raise InvalidTransition(
+                "This assignment is not waiting for funding "
+                f"(it is {locked.get_status_display().lower()})."
+            )
+        funding = Funding.objects.select_for_update().filter(assignment=locked).first()
+        if funding is None:
+            funding = Funding.objects.create(
+                assignment=locked,
+                employer=employer,
+                created_by=actor,
+                provider=provider.name,
+                currency=quote.currency,
+                amount=quote.amount,
+                fee_percent=quote.fee_percent,
+                fee_amount=quote.fee,
+                total_amount=quote.total,
+                checkout_attempt=1,
+            )
+            audit(action="funding.started", target=funding, actor=actor, total=quote.total)
+        elif funding.status == Funding.Status.PAID:
+            raise InvalidTransition("This assignment is already funded.")
+        elif funding.status == Funding.Status.PROCESSING:
+            raise InvalidTransition(
+                "A payment for this assignment is being processed; you will be told when it clears."
+            )
+        elif (
+            funding.status == Funding.Status.OPEN
+            and funding.checkout_session_id
+            and funding.checkout_expires_at
+            and funding.checkout_expires_at > now + timedelta(minutes=10)
+        ):
+            return funding  # the open session is still good: the same page again
+        elif funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
+            pass  # the last attempt got no session: the same attempt (and key) again
+        else:
+            previous_session = funding.checkout_session_id or ""
+            if funding.status == Funding.Status.FAILED:
+                status_move(funding, Funding.Status.OPEN, "funding")
+            funding.checkout_attempt += 1
+            funding.checkout_session_id = None
+            funding.checkout_url = ""
+            funding.checkout_expires_at = None
+            funding.save(
+                update_fields=[
+                    "status",
+                    "checkout_attempt",
+                    "checkout_session_id",
+                    "checkout_url",
+                    "checkout_expires_at",
+                    "updated_at",
+                ]
+            )
+            audit(action="funding.restarted", target=funding, actor=actor)
+    try:
+        if previous_session:
+            # An old session must not be payable next to the new one.
+            provider.checkout_expire(previous_session)
+        milestones = list(locked.milestones.order_by("position", "id"))
+        items = [LineItem(name=m.title, amount=m.amount) for m in milestones if m.amount > 0]
+        if funding.fee_amount:
+            items.append(
+                LineItem(name=f"Platform fee ({funding.fee_percent}%)", amount=funding.fee_amount)
+            )
+        return_path = reverse("payments:funding_return", args=[funding.pk])
+        session = provider.checkout_create(
+            line_items=items,
+            currency=funding.currency,
+            transfer_group=funding.transfer_group,
+            metadata={
+                "funding_id": str(funding.pk),
+                "assignment_id": str(locked.pk),
+                "employer_id": str(employer.pk),
+            },
+            customer_email=actor.email,
+            success_url=_absolute(return_path) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=_absolute(reverse("payments:funding", args=[locked.pk])) + "?cancelled=1",
+            idempotency_key=funding.checkout_idempotency_key,
+        )
+    except PaymentError as exc:
+        raise _refused(exc) from exc
+    with transaction.atomic():
+        funding = Funding.objects.select_for_update().get(pk=funding.pk)
+        if funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
+            funding.checkout_session_id = session.id
+            funding.checkout_url = session.url
+            funding.checkout_expires_at = (
+                datetime.fromtimestamp(session.expires_at, tz=UTC)
+                if session.expires_at
+                else now + timedelta(hours=24)
+            )
+            funding.save(
+                update_fields=[
+                    "checkout_session_id",
+                    "checkout_url",
+                    "checkout_expires_at",
+                    "updated_at",
+                ]
+            )
+    return funding
+
+
+def funding_confirm(*, session_id: str) -> Funding | None:
+    """Fulfil a Checkout Session, from its event: re-fetched, checked, booked once.
+
+    The assignment becomes active only here. A session whose amount, currency or ids do not
+    match our funding is not accepted: staff are told, and nothing changes.
+    """
+    session = get_provider().checkout_retrieve(session_id)
+    funding_id = session.metadata.get("funding_id", "")
+    funding = Funding.objects.filter(pk=funding_id).first() if funding_id.isdigit() else None
+    if funding is None:
+        issue_raise(
+            key=f"session:{session.id}:unknown",
+            kind="unknown_payment",
+            description=f"Checkout session {session.id} names no funding of ours "
+            f"({format_money(session.amount_total, session.currency or 'USD')}).",
+        )
+        return None
+    with transaction.atomic():
+        funding = (
+            Funding.objects.select_for_update().select_related("assignment").get(pk=funding.pk)
+        )
+        if session.payment_status != "paid":
+            if session.status == "complete" and funding.status == Funding.Status.OPEN:
+                status_move(funding, Funding.Status.PROCESSING, "funding")
+                funding.save(update_fields=["status", "updated_at"])
+                audit(action="funding.processing", target=funding)
+            return funding
+        mismatch = []
+        if session.currency != funding.currency:
+            mismatch.append(f"currency {session.currency} instead of {funding.currency}")
+        if session.amount_total != funding.total_amount:
+            mismatch.append(
+                f"amount {session.amount_total} instead of {funding.total_amount} minor units"
+            )
+        if session.metadata.get("assignment_id") != str(funding.assignment_id):
+            mismatch.append("another assignment in the metadata")
+        if mismatch:
+            issue_raise(
+                key=f"session:{session.id}:mismatch",
+                kind="payment_mismatch",
+                description=f"Checkout session {session.id} for funding #{funding.pk} was not "
+                f"accepted: {', '.join(mismatch)}. Nothing was booked.",
+                assignment=funding.assignment,
+            )
+            return funding
+        if funding.status == Funding.Status.PAID:
+            if session.payment_intent_id and session.payment_intent_id != funding.payment_intent_id:
+                issue_raise(
+                    key=f"session:{session.id}:duplicate",
+                    kind="duplicate_payment",
+                    description=f"Funding #{funding.pk} was paid a second time through "
+                    f"session {session.id} (payment {session.payment_intent_id}); refund it.",
+                    assignment=funding.assignment,
+                )
+            return funding
+        status_move(funding, Funding.Status.PAID, "funding")
+        funding.checkout_session_id = session.id
+        funding.payment_intent_id = session.payment_intent_id or None
+        funding.charge_id = session.charge_id or None
+        funding.paid_at = timezone.now()
+        funding.save(
+            update_fields=[
+                "status",
+                "checkout_session_id",
+                "payment_intent_id",
+                "charge_id",
+                "paid_at",
+                "updated_at",
+            ]
+        )
+        ledger_post(
+            transaction_id=f"funding:{funding.pk}",
+            assignment=funding.assignment,
+            currency=funding.currency,
+            lines={
+                Account.EMPLOYER_FUNDING: -funding.total_amount,
+                Account.HELD: funding.amount,
+                Account.PLATFORM_FEE: funding.fee_amount,
+            },
+            memo=f"Checkout {session.id}",
+        )
+        audit(action="funding.paid", target=funding, total=funding.total_amount)
+        if funding.created_by_id:
+            notify(
+                recipient=funding.created_by,
+                kind="assignment.funded",
+                title=f"Payment received: {format_money(funding.total_amount, funding.currency)}",
+                body=f"The assignment “{funding.assignment}” is funded and can start.",
+                link=reverse("payments:receipt", args=[funding.pk]),
+                dedupe_key=f"funding:{funding.pk}:paid",
+            )
+        assignment = Assignment.objects.select_for_update().get(pk=funding.assignment_id)
+        if assignment.status == Assignment.Status.CANCELLED:
+            # Paid after the assignment was cancelled: everything goes back.
+            _refund_create(
+                funding=funding,
+                key=f"funding:{funding.pk}:late",
+                reason=Refund.Reason.LATE_PAYMENT,
+                amount=funding.total_amount,
+                fee_amount=funding.fee_amount,
+                milestone_ids=[],
+            )
+        else:
+            from applications import services as application_services
+
+            application_services.assignment_mark_funded(assignment=assignment, actor=None)
+    return funding
+
+
+def funding_payment_failed(*, session_id: str) -> Funding | None:
+    """A delayed payment method failed (re-fetched): the employer can start a new payment."""
+    session = get_provider().checkout_retrieve(session_id)
+    funding_id = session.metadata.get("funding_id", "")
+    if not funding_id.isdigit() or session.payment_status == "paid":
+        return None
+    with transaction.atomic():
+        funding = Funding.objects.select_for_update().filter(pk=funding_id).first()
+        if funding is None or funding.checkout_session_id != session.id:
+            return funding
+        if funding.status in (Funding.Status.OPEN, Funding.Status.PROCESSING):
+            status_move(funding, Funding.Status.FAILED, "funding")
+            funding.save(update_fields=["status", "updated_at"])
+            audit(action="funding.failed", target=funding)
+            if funding.created_by_id:
+                notify(
+                    recipient=funding.created_by,
+                    kind="reminder.funding_pending",
+                    title="Your payment did not go through",
+                    body="No money moved. Please start the payment again.",
+                    link=reverse("payments:funding", args=[funding.assignment_id]),
+                    dedupe_key=f"funding:{funding.pk}:failed:{session.id}",
+                )
+    return funding
+
+
+def funding_session_expired(*, session_id: str) -> Funding | None:
+    """An unpaid session ran out: forget it, so the next "pay" makes a fresh one."""
+    session = get_provider().checkout_retrieve(session_id)
+    if session.status != "expired":
+        return None
+    with transaction.atomic():
+        funding = Funding.objects.select_for_update().filter(checkout_session_id=session.id).first()
+        if funding is not None and funding.status == Funding.Status.OPEN:
+            funding.checkout_expires_at = timezone.now()
+            funding.save(update_fields=["checkout_expires_at", "updated_at"])
+    return funding

@@ -1,0 +1,102 @@
+"""The student's connected payout account: onboarding links and readiness."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace.core.audit import audit
+from marketplace.core.errors import NotPermitted, status_move
+from notifications.services import reminder_cancel
+
+from ..models import Payout, PayoutAccount
+from ..providers import get_provider
+from ..providers.base import (
+    PaymentError,
+)
+from .attempts import (
+    _refused,
+)
+
+
+def payout_account_onboarding_url(*, student, refresh_url: str, return_url: str) -> str:
+    """A fresh onboarding link (links are single-use): creates the connected account first."""
+    if not student.is_student:
+        raise NotPermitted("Only students have a payout account.")
+    provider = get_provider()
+    account = PayoutAccount.objects.filter(student=student).first()
+    try:
+        if account is None:
+            remote = provider.account_create(
+                email=student.email,
+                student_id=student.pk,
+                idempotency_key=f"payout-account:{student.pk}",
+            )
+            with transaction.atomic():
+                account, created = PayoutAccount.objects.get_or_create(
+                    student=student,
+                    defaults={"provider": provider.name, "account_id": remote.id},
+                )
+                if created:
+                    audit(action="payout_account.created", target=account, actor=student)
+        return provider.account_link_create(
+            account_id=account.account_id, refresh_url=refresh_url, return_url=return_url
+        )
+    except PaymentError as exc:
+        raise _refused(exc) from exc
+
+
+def payout_account_sync(*, account_id: str) -> PayoutAccount | None:
+    """Re-fetch the connected account and update its readiness (``account.updated``).
+
+    Becoming ready releases every payout that waited for it.
+    """
+    account = PayoutAccount.objects.filter(account_id=account_id).first()
+    if account is None:
+        return None
+    remote = get_provider().account_retrieve(account_id)
+    now = timezone.now()
+    with transaction.atomic():
+        account = PayoutAccount.objects.select_for_update().get(pk=account.pk)
+        was_ready = account.is_ready
+        account.transfers_active = remote.transfers_active
+        account.payouts_enabled = remote.payouts_enabled
+        account.details_submitted = remote.details_submitted
+        account.synced_at = now
+        fields = ["transfers_active", "payouts_enabled", "details_submitted", "synced_at"]
+        target = (
+            PayoutAccount.Status.READY
+            if remote.ready
+            else (
+                PayoutAccount.Status.RESTRICTED
+                if account.status != PayoutAccount.Status.ONBOARDING or remote.details_submitted
+                else PayoutAccount.Status.ONBOARDING
+            )
+        )
+        if target != account.status:
+            status_move(account, target, "payout account")
+            fields.append("status")
+            audit(action=f"payout_account.{target}", target=account)
+        if account.is_ready and not was_ready:
+            account.ready_at = now
+            fields.append("ready_at")
+        account.save(update_fields=fields)
+        if account.is_ready and not was_ready:
+            reminder_cancel(key_prefix=f"payout-account:{account.student_id}:")
+            waiting = list(
+                Payout.objects.select_for_update()
+                .filter(
+                    student_id=account.student_id,
+                    status=Payout.Status.PENDING,
+                    waiting_for_account=True,
+                )
+                .values_list("pk", flat=True)
+            )
+            Payout.objects.filter(pk__in=waiting).update(
+                waiting_for_account=False, next_attempt_at=now
+            )
+            from ..tasks import release_payout
+
+            for payout_id in waiting:
+                release_payout.delay_on_commit(payout_id)
+    return account

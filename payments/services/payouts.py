@@ -1,0 +1,381 @@
+"""Payouts: a milestone's money transferred to the student's connected account, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from applications.models import Milestone
+from marketplace.core.audit import audit
+from marketplace.core.errors import DomainError, status_move
+from notifications.services import notify, notify_many, reminder_schedule
+
+from ..models import Funding, LedgerEntry, Payout, PayoutAccount, Refund
+from ..money import format_money
+from ..providers import get_provider
+from ..providers.base import PaymentError, ProviderUnavailable, Transfer
+from .attempts import (
+    CLAIM,
+    IDEMPOTENCY_WINDOW,
+    Account,
+    _attempts_restart,
+    _backoff,
+    _staff,
+    _to_processing,
+)
+from .ledger import ledger_post
+from .reconciliation import issue_raise
+
+
+def _held_available(*, assignment_id: int) -> int:
+    """What the ledger still holds for the assignment, less refunds under way."""
+    held = (
+        LedgerEntry.objects.filter(assignment_id=assignment_id, account=Account.HELD).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    pending_refunds = (
+        Refund.objects.filter(assignment_id=assignment_id)
+        .exclude(status=Refund.Status.SUCCEEDED)
+        .aggregate(amount=Sum("amount"), fee=Sum("fee_amount"))
+    )
+    return held - ((pending_refunds["amount"] or 0) - (pending_refunds["fee"] or 0))
+
+
+def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None) -> Payout | None:
+    """The one payout of a milestone (approved, or a dispute's release/split), once.
+
+    Returns None when there is nothing to pay (amount 0) or the assignment is not funded yet
+    (the sweep comes back once it is).
+    """
+    amount = milestone.amount if amount is None else int(amount)
+    if amount <= 0:
+        return None
+    if amount > milestone.amount:
+        raise DomainError("A payout cannot be more than the milestone's amount.", code="amount")
+    with transaction.atomic():
+        funding = (
+            Funding.objects.select_for_update()
+            .filter(assignment_id=milestone.assignment_id)
+            .first()
+        )
+        if funding is None or funding.status != Funding.Status.PAID:
+            return None
+        existing = Payout.objects.filter(milestone=milestone).first()
+        if existing is not None:
+            return existing
+        if amount > _held_available(assignment_id=milestone.assignment_id):
+            issue_raise(
+                key=f"milestone:{milestone.pk}:not-held",
+                kind="payout_exceeds_held",
+                description=f"Milestone #{milestone.pk} is due {amount} minor units but the "
+                "assignment does not hold that much any more; nothing was paid.",
+                assignment=funding.assignment,
+            )
+            return None
+        try:
+            with transaction.atomic():
+                payout = Payout.objects.create(
+                    milestone=milestone,
+                    assignment_id=milestone.assignment_id,
+                    funding=funding,
+                    student_id=funding.assignment.student_id,
+                    amount=amount,
+                    currency=funding.currency,
+                    next_attempt_at=timezone.now() + CLAIM,
+                )
+        except IntegrityError:
+            return Payout.objects.get(milestone=milestone)
+        ledger_post(
+            transaction_id=f"payout:{payout.pk}:due",
+            assignment=funding.assignment,
+            currency=funding.currency,
+            lines={Account.HELD: -amount, Account.STUDENT_PAYABLE: amount},
+            memo=f"Milestone #{milestone.pk} due to the student",
+        )
+        audit(action="payout.created", target=payout, actor=actor, amount=amount)
+        from ..tasks import release_payout
+
+        release_payout.delay_on_commit(payout.pk)
+    return payout
+
+
+def milestone_release(*, milestone_id: int) -> Payout | None:
+    """An approved milestone: create its payout (the signal's nudge and the sweep's step)."""
+    milestone = Milestone.objects.filter(pk=milestone_id).first()
+    if milestone is None or milestone.status != Milestone.Status.APPROVED:
+        return None
+    return payout_create(milestone=milestone)
+
+
+def _payout_wait_for_account(payout: Payout, account: PayoutAccount | None) -> None:
+    if not payout.waiting_for_account:
+        payout.waiting_for_account = True
+        payout.save(update_fields=["waiting_for_account", "updated_at"])
+        audit(action="payout.waiting_for_account", target=payout)
+    link = reverse("payments:payout_account")
+    amount = format_money(payout.amount, payout.currency)
+    notify(
+        recipient=payout.student,
+        kind="payout.account_needed",
+        title=f"Set up your payout account to receive {amount}",
+        body="A payment is waiting for you. It is kept safe until your payout account is ready.",
+        link=link,
+        dedupe_key=f"payout:{payout.pk}:account_needed",
+    )
+    reminder_schedule(
+        key=f"payout-account:{payout.student_id}:payout:{payout.pk}",
+        recipient=payout.student,
+        kind="reminder.payout_account",
+        title=f"{amount} waits for your payout account",
+        body="Finish setting up your payout account to receive it.",
+        send_at=timezone.now() + timedelta(days=2),
+        link=link,
+    )
+
+
+def _find_transfer(payout: Payout) -> Transfer | None:
+    for transfer in get_provider().transfers_list(transfer_group=payout.funding.transfer_group):
+        if transfer.metadata.get("payout_id") == str(payout.pk):
+            return transfer
+    return None
+
+
+def payout_release(*, payout_id: int) -> Payout:
+    """Transfer a payout to the student's connected account; safe to run twice or at once."""
+    now = timezone.now()
+    with transaction.atomic():
+        payout = (
+            Payout.objects.select_for_update()
+            .select_related("funding", "student")
+            .get(pk=payout_id)
+        )
+        if payout.status in (Payout.Status.PAID, Payout.Status.FAILED):
+            return payout
+        if (
+            payout.status == Payout.Status.PROCESSING
+            and payout.processing_since
+            and payout.processing_since > now - settings.PAYOUT_PROCESSING_LEASE
+        ):
+            return payout  # another worker is on it right now
+        account = PayoutAccount.objects.filter(student_id=payout.student_id).first()
+        if account is None or not account.is_ready:
+            _payout_wait_for_account(payout, account)
+            return payout
+        if payout.funding.status != Funding.Status.PAID:
+            return payout
+        if payout.status == Payout.Status.PENDING:
+            status_move(payout, Payout.Status.PROCESSING, "payout")
+        payout.processing_since = now
+        payout.attempts += 1
+        payout.first_attempt_at = payout.first_attempt_at or now
+        payout.waiting_for_account = False
+        payout.save(
+            update_fields=[
+                "status",
+                "processing_since",
+                "attempts",
+                "first_attempt_at",
+                "waiting_for_account",
+                "updated_at",
+            ]
+        )
+        destination = account.account_id
+        funding = payout.funding
+    try:
+        transfer = None
+        if payout.first_attempt_at < now - IDEMPOTENCY_WINDOW:
+            # The provider may have forgotten our idempotency key: look before creating.
+            transfer = _find_transfer(payout)
+        if transfer is None:
+            transfer = get_provider().transfer_create(
+                amount=payout.amount,
+                currency=payout.currency,
+                destination=destination,
+                source_transaction=funding.charge_id or "",
+                transfer_group=funding.transfer_group,
+                metadata={
+                    "payout_id": str(payout.pk),
+                    "milestone_id": str(payout.milestone_id),
+                    "assignment_id": str(payout.assignment_id),
+                },
+                idempotency_key=payout.idempotency_key,
+            )
+    except ProviderUnavailable as exc:
+        return _payout_attempt_failed(payout_id=payout.pk, error=exc, transient=True)
+    except PaymentError as exc:
+        return _payout_attempt_failed(payout_id=payout.pk, error=exc, transient=False)
+    return payout_record_transfer(payout_id=payout.pk, transfer=transfer)
+
+
+def _payout_attempt_failed(*, payout_id: int, error: PaymentError, transient: bool) -> Payout:
+    now = timezone.now()
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().select_related("student").get(pk=payout_id)
+        if payout.status != Payout.Status.PROCESSING:
+            return payout
+        payout.last_error = (error.detail or error.message)[:2000]
+        payout.processing_since = None
+        if transient and payout.attempts < settings.PAYOUT_MAX_RETRIES:
+            status_move(payout, Payout.Status.PENDING, "payout")
+            payout.next_attempt_at = now + _backoff(payout.attempts)
+            payout.save(
+                update_fields=[
+                    "status",
+                    "last_error",
+                    "processing_since",
+                    "next_attempt_at",
+                    "updated_at",
+                ]
+            )
+            audit(action="payout.retry_scheduled", target=payout, attempts=payout.attempts)
+            return payout
+        status_move(payout, Payout.Status.FAILED, "payout")
+        payout.failed_at = now
+        payout.next_attempt_at = None
+        payout.save(
+            update_fields=[
+                "status",
+                "last_error",
+                "processing_since",
+                "failed_at",
+                "next_attempt_at",
+                "updated_at",
+            ]
+        )
+        audit(action="payout.failed", target=payout, error=payout.last_error[:200])
+        amount = format_money(payout.amount, payout.currency)
+        notify(
+            recipient=payout.student,
+            kind="payout.failed",
+            title=f"Your payout of {amount} is delayed",
+            body="The transfer did not go through. Our team is looking into it; "
+            "the money stays reserved for you.",
+            link=reverse("payments:earnings"),
+            dedupe_key=f"payout:{payout.pk}:failed:{payout.attempts}",
+        )
+        notify_many(
+            recipients=_staff(),
+            kind="payout.failed",
+            title=f"Payout #{payout.pk} failed ({amount})",
+            body=payout.last_error,
+            link=reverse("admin:payments_payout_change", args=[payout.pk]),
+            dedupe_key=f"payout:{payout.pk}:failed:{payout.attempts}:staff",
+        )
+    return payout
+
+
+def payout_record_transfer(*, payout_id: int, transfer: Transfer) -> Payout:
+    """Record the transfer of a payout (from the release task or a ``transfer.*`` event)."""
+    with transaction.atomic():
+        payout = (
+            Payout.objects.select_for_update()
+            .select_related("student", "funding", "milestone")
+            .get(pk=payout_id)
+        )
+        if payout.status == Payout.Status.PAID:
+            if payout.transfer_id != transfer.id:
+                issue_raise(
+                    key=f"transfer:{transfer.id}:second",
+                    kind="second_transfer",
+                    description=f"Payout #{payout.pk} is paid by {payout.transfer_id}, "
+                    f"and the provider also shows transfer {transfer.id} for it.",
+                    assignment=payout.funding.assignment,
+                )
+            return payout
+        if (
+            transfer.amount != payout.amount
+            or transfer.currency != payout.currency
+            or transfer.metadata.get("payout_id") != str(payout.pk)
+        ):
+            issue_raise(
+                key=f"transfer:{transfer.id}:mismatch",
+                kind="transfer_mismatch",
+                description=f"Transfer {transfer.id} ({transfer.amount} {transfer.currency}) does "
+                f"not match payout #{payout.pk} ({payout.amount} {payout.currency}).",
+                assignment=payout.funding.assignment,
+            )
+            return payout
+        _to_processing(payout)
+        status_move(payout, Payout.Status.PAID, "payout")
+        payout.transfer_id = transfer.id
+        payout.paid_at = timezone.now()
+        payout.processing_since = None
+        payout.next_attempt_at = None
+        payout.waiting_for_account = False
+        payout.last_error = ""
+        payout.save(
+            update_fields=[
+                "status",
+                "transfer_id",
+                "paid_at",
+                "processing_since",
+                "next_attempt_at",
+                "waiting_for_account",
+                "last_error",
+                "updated_at",
+            ]
+        )
+        ledger_post(
+            transaction_id=f"payout:{payout.pk}:paid",
+            assignment=payout.funding.assignment,
+            currency=payout.currency,
+            lines={Account.STUDENT_PAYABLE: -payout.amount, Account.STUDENT_PAID: payout.amount},
+            memo=f"Transfer {transfer.id}",
+        )
+        audit(action="payout.paid", target=payout, transfer=transfer.id, amount=payout.amount)
+        notify(
+            recipient=payout.student,
+            kind="payout.paid",
+            title=f"You were paid {format_money(payout.amount, payout.currency)}",
+            body=f"For “{payout.milestone.title}”. It reaches your bank on your payout schedule.",
+            link=reverse("payments:earnings"),
+            dedupe_key=f"payout:{payout.pk}:paid",
+        )
+        milestone = Milestone.objects.select_for_update().get(pk=payout.milestone_id)
+        if milestone.status == Milestone.Status.APPROVED:
+            from applications import services as application_services
+
+            application_services.milestone_mark_paid(milestone=milestone, actor=None)
+    return payout
+
+
+def payout_transfer_sync(*, transfer_id: str) -> str:
+    """A ``transfer.*`` event: re-fetch the transfer and record it if we had not yet."""
+    transfer = get_provider().transfer_retrieve(transfer_id)
+    payout_id = transfer.metadata.get("payout_id", "")
+    payout = Payout.objects.filter(pk=payout_id).first() if payout_id.isdigit() else None
+    if payout is None:
+        return f"no payout of ours for transfer {transfer.id}"
+    if transfer.reversed:
+        issue_raise(
+            key=f"transfer:{transfer.id}:reversed",
+            kind="transfer_reversed",
+            description=f"Transfer {transfer.id} of payout #{payout.pk} was reversed.",
+            assignment=payout.assignment,
+        )
+    if transfer.transfer_group != f"assignment_{payout.assignment_id}":
+        return f"transfer {transfer.id} is not in the payout's transfer group"
+    payout_record_transfer(payout_id=payout.pk, transfer=transfer)
+    return f"payout #{payout.pk} recorded"
+
+
+def payout_retry(*, payout: Payout, actor) -> Payout:
+    """Staff send a failed payout round again (admin action): fresh attempts, due now."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout.pk)
+        _attempts_restart(
+            payout,
+            refused=f"Only a failed payout can be retried (this one is {payout.status}).",
+            actor=actor,
+        )
+        from ..tasks import release_payout
+
+        release_payout.delay_on_commit(payout.pk)
+    return payout

@@ -1,0 +1,126 @@
+"""Differences for staff (issues) and the nightly check of the ledger against the provider."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from applications.models import Assignment
+from marketplace.core.audit import audit
+from notifications.services import notify_many
+
+from .. import selectors
+from ..models import Funding, ReconciliationIssue
+from ..providers import get_provider
+from ..providers.base import CheckoutSession, PaymentError
+from .attempts import (
+    _staff,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def issue_raise(
+    *, key: str, kind: str, description: str, assignment: Assignment | None = None
+) -> ReconciliationIssue | None:
+    """Record a difference for staff, once per ``key``, and tell every staff user."""
+    issue, created = ReconciliationIssue.objects.get_or_create(
+        key=key[:200],
+        defaults={"kind": kind, "description": description, "assignment": assignment},
+    )
+    if not created:
+        return None
+    logger.warning("Payments issue %s: %s", kind, description)
+    notify_many(
+        recipients=_staff(),
+        kind="payments.issue",
+        title=f"Payments: {kind.replace('_', ' ')}",
+        body=description,
+        link=reverse("payments:staff_money"),
+        dedupe_key=f"payments-issue:{issue.pk}",
+    )
+    return issue
+
+
+def issue_resolve(*, issue: ReconciliationIssue, actor) -> ReconciliationIssue:
+    with transaction.atomic():
+        issue = ReconciliationIssue.objects.select_for_update().get(pk=issue.pk)
+        if issue.resolved_at is None:
+            issue.resolved_at = timezone.now()
+            issue.resolved_by = actor
+            issue.save(update_fields=["resolved_at", "resolved_by"])
+            audit(action="payments.issue_resolved", target=issue, actor=actor)
+    return issue
+
+
+def ledger_reconcile(*, since: datetime | None = None) -> int:
+    """The nightly check: the ledger against itself, our rows, and the provider's objects.
+
+    Every difference becomes a ``ReconciliationIssue`` (once) and staff are told. Returns the
+    number of new issues.
+    """
+    provider = get_provider()
+    since = since or timezone.now() - timedelta(days=35)
+    new = 0
+    for problem in selectors.ledger_problems():
+        if issue_raise(key=f"ledger:{problem[:180]}", kind="ledger", description=problem):
+            new += 1
+    fundings = (
+        Funding.objects.filter(status=Funding.Status.PAID, paid_at__gte=since)
+        .select_related("assignment")
+        .prefetch_related("payouts", "refunds")
+    )
+    for funding in fundings:
+        found: list[str] = []
+        try:
+            session: CheckoutSession = provider.checkout_retrieve(funding.checkout_session_id or "")
+            if session.payment_status != "paid" or session.amount_total != funding.total_amount:
+                found.append(
+                    f"funding #{funding.pk}: the provider shows {session.payment_status} "
+                    f"{session.amount_total} for {funding.total_amount}"
+                )
+            transfers = {
+                t.id: t for t in provider.transfers_list(transfer_group=funding.transfer_group)
+            }
+            ours = {p.transfer_id: p for p in funding.payouts.all() if p.transfer_id}
+            for transfer_id, transfer in transfers.items():
+                payout = ours.get(transfer_id)
+                if payout is None:
+                    found.append(
+                        f"funding #{funding.pk}: transfer {transfer_id} "
+                        f"({transfer.amount} {transfer.currency}) is not recorded as a payout"
+                    )
+                elif transfer.amount != payout.amount or transfer.reversed:
+                    found.append(
+                        f"payout #{payout.pk}: transfer {transfer_id} is "
+                        f"{'reversed' if transfer.reversed else transfer.amount}, "
+                        f"we recorded {payout.amount}"
+                    )
+            for transfer_id, payout in ours.items():
+                if transfer_id not in transfers:
+                    found.append(
+                        f"payout #{payout.pk}: transfer {transfer_id} unknown to the provider"
+                    )
+            for refund in funding.refunds.all():
+                if refund.refund_id:
+                    remote = provider.refund_retrieve(refund.refund_id)
+                    if remote.amount != refund.amount or remote.status != "succeeded":
+                        found.append(
+                            f"refund #{refund.pk}: provider shows {remote.status} {remote.amount}, "
+                            f"we recorded {refund.amount}"
+                        )
+        except PaymentError as exc:
+            found.append(f"funding #{funding.pk}: could not be checked ({exc.message})")
+        for text in found:
+            if issue_raise(
+                key=f"reconcile:{text[:180]}",
+                kind="provider_difference",
+                description=text,
+                assignment=funding.assignment,
+            ):
+                new += 1
+    return new

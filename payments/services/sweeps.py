@@ -1,0 +1,150 @@
+"""The beat sweep: whatever is due, picked with SKIP LOCKED."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from applications.models import Assignment, Dispute, Milestone
+
+from ..models import Funding, Payout, Refund, WebhookEvent
+from .attempts import (
+    CLAIM,
+)
+from .payouts import payout_create
+from .refunds import assignment_refund_unreleased, dispute_settle
+
+
+@dataclass
+class SweepResult:
+    payouts_created: int = 0
+    payouts_enqueued: int = 0
+    refunds_created: int = 0
+    refunds_enqueued: int = 0
+    disputes_settled: int = 0
+    events_enqueued: int = 0
+
+
+def payments_sweep(*, now: datetime | None = None) -> SweepResult:
+    """The beat sweep (every minute): whatever is due, picked with SKIP LOCKED.
+
+    Approved milestones without a payout, payouts and refunds whose next attempt is due (or
+    whose worker died mid-call), resolved disputes and cancelled assignments not settled yet, and
+    events not handled yet. Each query reads only what is due through a partial index.
+    """
+    from ..tasks import execute_refund, handle_webhook_event, release_payout
+
+    now = now or timezone.now()
+    batch = settings.PAYMENTS_SWEEP_BATCH
+    lease = settings.PAYOUT_PROCESSING_LEASE
+    result = SweepResult()
+
+    with transaction.atomic():
+        approved = list(
+            Milestone.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status=Milestone.Status.APPROVED,
+                amount__gt=0,
+                assignment__funding__status=Funding.Status.PAID,
+            )
+            .exclude(Exists(Payout.objects.filter(milestone=OuterRef("pk"))))
+            .order_by("approved_at", "pk")[:batch]
+        )
+        for milestone in approved:
+            if payout_create(milestone=milestone):
+                result.payouts_created += 1
+
+    with transaction.atomic():
+        due = list(
+            Payout.objects.select_for_update(skip_locked=True)
+            .filter(
+                status=Payout.Status.PENDING,
+                waiting_for_account=False,
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at")[:batch]
+        )
+        stuck = list(
+            Payout.objects.select_for_update(skip_locked=True)
+            .filter(status=Payout.Status.PROCESSING, processing_since__lt=now - lease)
+            .order_by("processing_since")[:batch]
+        )
+        # Claimed for two minutes: a lost message is enqueued again by a later sweep.
+        Payout.objects.filter(pk__in=[p.pk for p in due]).update(next_attempt_at=now + CLAIM)
+        for payout in due + stuck:
+            release_payout.delay_on_commit(payout.pk)
+        result.payouts_enqueued = len(due) + len(stuck)
+
+    with transaction.atomic():
+        refunds = list(
+            Refund.objects.select_for_update(skip_locked=True)
+            .filter(status=Refund.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")[:batch]
+        ) + list(
+            Refund.objects.select_for_update(skip_locked=True)
+            .filter(status=Refund.Status.PROCESSING, processing_since__lt=now - lease)
+            .order_by("processing_since")[:batch]
+        )
+        Refund.objects.filter(pk__in=[r.pk for r in refunds], status=Refund.Status.PENDING).update(
+            next_attempt_at=now + CLAIM
+        )
+        for refund in refunds:
+            execute_refund.delay_on_commit(refund.pk)
+        result.refunds_enqueued = len(refunds)
+
+    # Settlements that a lost signal left undone (recent ones: older ones were settled).
+    recent = now - timedelta(days=30)
+    disputes = (
+        Dispute.objects.filter(
+            resolved_at__gte=recent,
+            milestone__assignment__funding__status=Funding.Status.PAID,
+        )
+        .exclude(resolution="")
+        .exclude(Exists(Payout.objects.filter(milestone=OuterRef("milestone"))))
+        .exclude(Exists(Refund.objects.filter(key=_dispute_key_expression())))
+        .select_related("milestone")[:batch]
+    )
+    for dispute in disputes:
+        payout, refund = dispute_settle(dispute=dispute)
+        if payout or refund:
+            result.disputes_settled += 1
+    cancelled = (
+        Assignment.objects.filter(
+            status=Assignment.Status.CANCELLED,
+            cancelled_at__gte=recent,
+            funding__status=Funding.Status.PAID,
+        )
+        .exclude(
+            Exists(
+                Refund.objects.filter(assignment=OuterRef("pk"), reason=Refund.Reason.CANCELLATION)
+            )
+        )
+        .order_by("cancelled_at")[:batch]
+    )
+    for assignment in cancelled:
+        if assignment_refund_unreleased(assignment=assignment):
+            result.refunds_created += 1
+
+    stale = list(
+        WebhookEvent.objects.filter(
+            status=WebhookEvent.Status.RECEIVED, received_at__lt=now - timedelta(minutes=2)
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for event_pk in stale:
+        handle_webhook_event.delay_on_commit(event_pk)
+    result.events_enqueued = len(stale)
+    return result
+
+
+def _dispute_key_expression():
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat
+
+    return Concat(Value("dispute:"), Cast(OuterRef("pk"), output_field=CharField()))

@@ -1,0 +1,94 @@
+"""Provider events: stored once, then handled by re-fetching the object they name."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from marketplace.core.errors import DomainError
+
+from ..models import (
+    WebhookEvent,
+)
+from ..providers.base import PaymentError, ProviderEvent, ProviderUnavailable
+from .funding import funding_confirm, funding_payment_failed, funding_session_expired
+from .payout_accounts import payout_account_sync
+from .payouts import payout_transfer_sync
+from .refunds import refund_sync
+
+logger = logging.getLogger(__name__)
+
+
+def webhook_event_record(*, provider_name: str, event: ProviderEvent) -> tuple[WebhookEvent, bool]:
+    """Store an event once (unique id) and hand it to a task after commit.
+
+    A duplicate delivery returns the stored row and ``False``: nothing else happens.
+    """
+    try:
+        with transaction.atomic():
+            row = WebhookEvent.objects.create(
+                provider=provider_name,
+                event_id=event.id,
+                type=event.type,
+                account=event.account,
+                object_id=event.object_id,
+                payload=event.payload,
+            )
+    except IntegrityError:
+        return WebhookEvent.objects.get(event_id=event.id), False
+    from ..tasks import handle_webhook_event
+
+    handle_webhook_event.delay_on_commit(row.pk)
+    return row, True
+
+
+HANDLERS = {
+    "checkout.session.completed": lambda oid: funding_confirm(session_id=oid) and "funding checked",
+    "checkout.session.async_payment_succeeded": lambda oid: (
+        funding_confirm(session_id=oid) and "funding checked"
+    ),
+    "checkout.session.async_payment_failed": lambda oid: (
+        funding_payment_failed(session_id=oid) and "funding failed"
+    ),
+    "checkout.session.expired": lambda oid: (
+        funding_session_expired(session_id=oid) and "session expired"
+    ),
+    "account.updated": lambda oid: payout_account_sync(account_id=oid) and "account synced",
+    "transfer.created": lambda oid: payout_transfer_sync(transfer_id=oid),
+    "transfer.updated": lambda oid: payout_transfer_sync(transfer_id=oid),
+    "transfer.reversed": lambda oid: payout_transfer_sync(transfer_id=oid),
+    "refund.created": lambda oid: refund_sync(refund_object_id=oid),
+    "refund.updated": lambda oid: refund_sync(refund_object_id=oid),
+}
+
+
+def webhook_event_process(*, event_pk: int) -> WebhookEvent:
+    """Act on a stored event: re-fetch its object from the provider, then the service acts.
+
+    Every handler is idempotent and reads the provider's current state, so duplicates, stale
+    payloads and any order of events are harmless. A transient provider error leaves the event
+    ``received``: the sweep hands it over again.
+    """
+    row = WebhookEvent.objects.get(pk=event_pk)
+    if row.status != WebhookEvent.Status.RECEIVED:
+        return row
+    WebhookEvent.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)
+    handler = HANDLERS.get(row.type)
+    if handler is None:
+        status, note = WebhookEvent.Status.IGNORED, "not a type we act on"
+    else:
+        try:
+            note = handler(row.object_id) or "nothing to do"
+            status = WebhookEvent.Status.PROCESSED
+        except ProviderUnavailable as exc:
+            WebhookEvent.objects.filter(pk=row.pk).update(note=f"will retry: {exc.detail}"[:2000])
+            return WebhookEvent.objects.get(pk=row.pk)
+        except (PaymentError, DomainError) as exc:
+            logger.exception("Webhook event %s failed", row.event_id)
+            status, note = WebhookEvent.Status.FAILED, str(exc)
+    WebhookEvent.objects.filter(pk=row.pk, status=WebhookEvent.Status.RECEIVED).update(
+        status=status, note=str(note)[:2000], processed_at=timezone.now()
+    )
+    return WebhookEvent.objects.get(pk=row.pk)
