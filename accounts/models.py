@@ -1,7 +1,9 @@
 """Users, student profiles, employer organisations and their memberships.
 
-The e-mail address is the login. A user is a student or an employer member by ``role``;
-moderators are Django staff users (``is_staff``), whatever their role.
+The e-mail address is the login. A user is a student, an employer member or staff by ``role``.
+Moderators are Django staff users (``is_staff``); ``createsuperuser`` makes them with the staff
+role, so they neither apply as students nor act for an employer. A staff flag given to a
+student or employer account keeps that account's own role beside the moderation rights.
 """
 
 import secrets
@@ -39,6 +41,7 @@ class UserManager(BaseUserManager):
     def create_superuser(self, email, password=None, **extra):
         extra["is_staff"] = True
         extra["is_superuser"] = True
+        extra.setdefault("role", self.model.Role.STAFF)
         return self._create_user(email, password, **extra)
 
 
@@ -46,6 +49,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Role(models.TextChoices):
         STUDENT = "student", "Student"
         EMPLOYER = "employer", "Employer"
+        STAFF = "staff", "Staff"
 
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=150, blank=True)

@@ -341,31 +341,41 @@ def applications_for_student(user: User) -> QuerySet[Application]:
     )
 
 
-def applications_visible(user) -> QuerySet[Application]:
-    """For the API's lists: a student's own applications, an employer's applicants."""
-    qs = Application.objects.select_related("posting__employer", "student")
+def _visible(qs: QuerySet, user, *, student: str, employer: str, disputed: Exists) -> QuerySet:
+    """A student's own rows, an employer's rows, and for staff (whatever their own role) the
+    rows with a dispute: the same objects their pages show them."""
     if not _authenticated(user):
         return qs.none()
+    own = Q(pk__in=[])
     if user.is_student:
-        return qs.filter(student=user)
-    employer = employer_for_user(user)
-    if employer is not None:
-        return qs.filter(posting__employer=employer)
-    return qs.none()
+        own = Q(**{student: user})
+    elif (org := employer_for_user(user)) is not None:
+        own = Q(**{employer: org})
+    if user.is_staff:
+        own |= Q(disputed)
+    return qs.filter(own)
+
+
+def applications_visible(user) -> QuerySet[Application]:
+    """For the API's lists: a student's own applications, an employer's applicants, staff the
+    disputed ones."""
+    return _visible(
+        Application.objects.select_related("posting__employer", "student"),
+        user,
+        student="student",
+        employer="posting__employer",
+        disputed=Exists(Dispute.objects.filter(milestone__assignment__application=OuterRef("pk"))),
+    )
 
 
 def assignments_visible(user) -> QuerySet[Assignment]:
-    qs = Assignment.objects.select_related("posting__employer", "student")
-    if not _authenticated(user):
-        return qs.none()
-    if user.is_student:
-        return qs.filter(student=user)
-    employer = employer_for_user(user)
-    if employer is not None:
-        return qs.filter(posting__employer=employer)
-    if user.is_staff:
-        return qs.filter(Exists(Dispute.objects.filter(milestone__assignment=OuterRef("pk"))))
-    return qs.none()
+    return _visible(
+        Assignment.objects.select_related("posting__employer", "student"),
+        user,
+        student="student",
+        employer="posting__employer",
+        disputed=Exists(Dispute.objects.filter(milestone__assignment=OuterRef("pk"))),
+    )
 
 
 def _next_due():

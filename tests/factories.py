@@ -80,6 +80,9 @@ class EmployerUserFactory(UserFactory):
 
 
 class StaffFactory(UserFactory):
+    """A staff user as ``createsuperuser`` makes one: the staff role, no student profile."""
+
+    role = User.Role.STAFF
     is_staff = True
     is_superuser = True
 

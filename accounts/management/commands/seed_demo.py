@@ -69,24 +69,30 @@ STUDENTS = [
 EXTENSIONS = ["postings", "applications", "payments", "notifications"]
 
 
-def _user(email, name, role, *, staff=False, tz="UTC") -> User:
+def _user(email, name, role, *, tz="UTC") -> User:
     user, created = User.objects.get_or_create(
-        email=email,
-        defaults={
-            "full_name": name,
-            "role": role,
-            "is_staff": staff,
-            "is_superuser": staff,
-            "time_zone": tz,
-        },
+        email=email, defaults={"full_name": name, "role": role, "time_zone": tz}
     )
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
-    EmailAddress.objects.update_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
+    _verified(user)
     return user
+
+
+def _staff(email, name) -> User:
+    """Made as ``createsuperuser`` makes the first staff user in production."""
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_superuser(email, DEMO_PASSWORD, full_name=name)
+    _verified(user)
+    return user
+
+
+def _verified(user: User) -> None:
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
 
 
 class Command(BaseCommand):
@@ -94,7 +100,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         with transaction.atomic():
-            _user(*STAFF, User.Role.EMPLOYER, staff=True)
+            _staff(*STAFF)
             for email, name, org, verified, website, description in EMPLOYERS:
                 user = _user(email, name, User.Role.EMPLOYER)
                 employer, _ = Employer.objects.get_or_create(
