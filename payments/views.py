@@ -2,7 +2,6 @@
 money view, CSV exports, the test provider's local checkout and onboarding pages, and the
 dashboard panels. Every write goes through ``services``."""
 
-import csv
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -10,7 +9,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +19,7 @@ from accounts.selectors import employer_for_user
 from accounts.views import employer_required, student_required
 from applications.models import Assignment
 from marketplace.core.errors import DomainError
+from marketplace.core.exports import csv_response
 
 from . import selectors, services
 from .models import Funding, Payout
@@ -211,16 +211,6 @@ def staff_money(request):
     return render(request, "payments/staff_money.html", selectors.staff_overview())
 
 
-def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(row)
-    return response
-
-
 def _amount(value: int, currency: str) -> str:
     return format_money(value, currency).split(" ")[0].replace(",", "")
 
@@ -293,13 +283,13 @@ def _funding_rows(fundings):
 @student_required
 def earnings_csv(request):
     payouts = selectors.payouts_for_student(student=request.user).select_related("student")
-    return _csv_response("payouts.csv", PAYOUT_HEADER, _payout_rows(payouts))
+    return csv_response("payouts.csv", PAYOUT_HEADER, _payout_rows(payouts))
 
 
 @employer_required
 def billing_csv(request):
     fundings = selectors.fundings_for_employer(employer=request.employer).select_related("employer")
-    return _csv_response("fundings.csv", FUNDING_HEADER, _funding_rows(fundings))
+    return csv_response("fundings.csv", FUNDING_HEADER, _funding_rows(fundings))
 
 
 @staff_member_required
@@ -307,7 +297,7 @@ def staff_payouts_csv(request):
     payouts = Payout.objects.select_related("student", "milestone", "assignment__posting").order_by(
         "-created_at", "-id"
     )
-    return _csv_response("all-payouts.csv", PAYOUT_HEADER, _payout_rows(payouts))
+    return csv_response("all-payouts.csv", PAYOUT_HEADER, _payout_rows(payouts))
 
 
 @staff_member_required
@@ -317,7 +307,7 @@ def staff_fundings_csv(request):
         .prefetch_related("refunds")
         .order_by("-created_at", "-id")
     )
-    return _csv_response("all-fundings.csv", FUNDING_HEADER, _funding_rows(fundings))
+    return csv_response("all-fundings.csv", FUNDING_HEADER, _funding_rows(fundings))
 
 
 # --- The test provider's local pages --------------------------------------------------------
