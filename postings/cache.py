@@ -7,7 +7,9 @@ after its transaction commits, so a change shows at once and the timeout only bo
 version does not cover (an employer's rating or verified badge).
 
 Only the body is cached, never the response's cookies; requests that carry a session or
-messages are never served from (or stored in) the cache, so nothing personal is shared.
+messages are never served from (or stored in) the cache, and a page whose rendering used the
+visitor's CSRF token or showed a message is not stored (see ``_personal``), so no token, message
+or name of one visitor is served to another.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ def _cacheable(request: HttpRequest) -> bool:
         and "messages" not in request.COOKIES
         and "HTTP_AUTHORIZATION" not in request.META
     )
+
+
+def _personal(request: HttpRequest) -> bool:
+    """Did rendering put something of this visitor into the page? ``get_token`` (a
+    ``{% csrf_token %}``) flags the cookie for sending; shown messages are in the storage."""
+    messages = getattr(request, "_messages", None)
+    return bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE")) or bool(messages and len(messages))
 
 
 def _key(request: HttpRequest, kind: str) -> str:
@@ -83,6 +92,8 @@ def cache_anonymous(kind: str, *, skip_html: bool = False) -> Callable:
             if response.status_code == 200 and not response.cookies:
                 if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                     response.render()
+                if _personal(request):
+                    return response
                 cache.set(
                     key,
                     (version, response["Content-Type"], response.content),

@@ -1,5 +1,28 @@
 // Small progressive enhancements; the site works without JavaScript.
+
+// CSRF: pages may come from a cache shared by every visitor, so they carry no token. Each
+// visitor's own token is read from their CSRF cookie (asked for at /csrf/ once if they have none)
+// and sent with htmx requests, and put into post forms whose token field was left empty.
+const csrfToken = () => {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+  return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
+};
+const needsCsrf = "[hx-post], [hx-put], [hx-patch], [hx-delete], form[method=post]";
+
 document.addEventListener("DOMContentLoaded", () => {
+  if (!csrfToken() && document.querySelector(needsCsrf)) {
+    fetch("/csrf/", { credentials: "same-origin" });
+  }
+  document.body.addEventListener("htmx:configRequest", (event) => {
+    const token = csrfToken();
+    if (token) event.detail.headers["X-CSRFToken"] = token;
+  });
+  document.addEventListener("submit", (event) => {
+    if (event.target.method !== "post") return;
+    event.target.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach((input) => {
+      if (!input.value) input.value = csrfToken();
+    });
+  });
   const toggle = document.querySelector(".nav-toggle");
   const links = document.getElementById("nav-links");
   if (toggle && links) {

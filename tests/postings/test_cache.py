@@ -1,4 +1,6 @@
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from postings import services
 from tests.factories import PostingFactory, StaffFactory, StudentFactory
@@ -39,3 +41,58 @@ def test_signed_in_users_and_errors_are_never_cached(client):
     client.force_login(StudentFactory())
     client.get("/postings/")
     assert "X-Cache" not in client.get("/postings/")
+
+
+def test_a_cached_page_carries_no_visitor_secret_and_each_visitor_can_post(settings):
+    """The page is served from the cache to the second visitor; neither page holds a token,
+    each visitor gets their own from the small uncached /csrf/ request (and its cookie), and
+    each can post with it (a CSRF failure would be a 403), but not with the other's."""
+    PostingFactory(title="A posting both visitors see")
+    visitors = [Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)]
+    pages = [visitor.get("/postings/") for visitor in visitors]
+    assert "X-Cache" not in pages[0] and pages[1]["X-Cache"] == "hit"
+    assert pages[0].content == pages[1].content
+    tokens = []
+    for visitor, page in zip(visitors, pages, strict=True):
+        assert settings.CSRF_COOKIE_NAME not in page.cookies
+        assert b"csrfmiddlewaretoken" not in page.content
+        assert b"X-CSRFToken" not in page.content
+        answer = visitor.get("/csrf/")
+        assert "no-store" in answer["Cache-Control"]
+        token = answer.json()["token"]
+        cookie = visitor.cookies[settings.CSRF_COOKIE_NAME].value
+        assert token.encode() not in page.content and cookie.encode() not in page.content
+        tokens.append(token)
+    assert visitors[0].cookies["csrftoken"].value != visitors[1].cookies["csrftoken"].value
+
+    login = reverse("account_login")
+    wrong = {"login": "nobody@example.com", "password": "not-the-password"}
+    for visitor, token in zip(visitors, tokens, strict=True):
+        answer = visitor.post(login, wrong, HTTP_X_CSRFTOKEN=token)
+        assert answer.status_code == 200 and b"not correct" in answer.content
+    swapped = visitors[0].post(login, wrong, HTTP_X_CSRFTOKEN=tokens[1])
+    assert swapped.status_code == 403
+
+
+def test_a_page_that_shows_a_token_or_message_is_not_stored(rf):
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+
+    from postings.cache import cache_anonymous
+
+    @cache_anonymous("test")
+    def with_token(request):
+        return HttpResponse(get_token(request))
+
+    @cache_anonymous("test")
+    def with_message(request):
+        request._messages = CookieStorage(request)
+        request._messages.add(20, "Saved, Ada.")
+        return HttpResponse("A message for Ada")
+
+    for view in (with_token, with_message):
+        first = view(rf.get("/postings/"))
+        second = view(rf.get("/postings/"))
+        assert first.status_code == second.status_code == 200
+        assert "X-Cache" not in second  # rendered again, never stored
