@@ -20,8 +20,9 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# The banner's login link names the address `make run` serves on.
 seed: migrate
-	$(BIN)/python manage.py seed_demo
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo
 
 # The whole product on SQLite with a filesystem broker: web, Celery worker and beat together
 # (manage.py serve). Ctrl-C stops all three.

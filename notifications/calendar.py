@@ -55,6 +55,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
+from marketplace.core.links import absolute
+
 from .kinds import DEADLINE_TITLES
 
 logger = logging.getLogger(__name__)
@@ -173,12 +175,9 @@ def _utc(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _absolute(link: str) -> str:
-    return settings.SITE_URL + link if link.startswith("/") else link
-
-
 def render_ics(events: Iterable[CalendarEvent], *, name: str) -> str:
     """A VCALENDAR with one VEVENT per event, CRLF line ends, folded lines, UTC times."""
+    # UIDs must not change with the address the feed is fetched on: calendars would see new events.
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
     stamp = _utc(timezone.now())
     lines = [
@@ -203,7 +202,7 @@ def render_ics(events: Iterable[CalendarEvent], *, name: str) -> str:
         lines.append(f"SUMMARY:{_escape_text(event.title)}")
         description = event.description
         if event.link:
-            url = _absolute(event.link)
+            url = absolute(event.link)
             # URL is a URI value, not TEXT: it is not escaped, and must not contain line breaks.
             lines.append(f"URL:{url.replace(chr(13), '').replace(chr(10), '')}")
             description = f"{description}\n{url}" if description else url

@@ -5,7 +5,6 @@ updated fragment (and the navigation's unread badge, swapped out of band); witho
 is a redirect back to the inbox.
 """
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -19,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.core.http import safe_next_url
+from marketplace.core.links import absolute
 
 from . import selectors, services
 from .calendar import events_for, render_ics
@@ -180,8 +180,8 @@ def calendar_regenerate(request):
 
 
 def calendar_url(token: str) -> str:
-    """The feed's absolute URL (on ``SITE_URL``, like the links in e-mails)."""
-    return settings.SITE_URL + reverse("notifications:calendar_feed", args=[token])
+    """The feed's absolute URL, on the address the site is being visited on."""
+    return absolute(reverse("notifications:calendar_feed", args=[token]))
 
 
 def notifications_panel(request):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +12,7 @@ from accounts.selectors import employer_for_user
 from applications.models import Assignment
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, status_move
+from marketplace.core.links import absolute
 from notifications.services import notify
 
 from .. import selectors
@@ -24,10 +24,6 @@ from .attempts import Account, _refused
 from .ledger import ledger_post
 from .reconciliation import issue_raise
 from .refunds import _refund_create
-
-
-def _absolute(path: str) -> str:
-    return settings.SITE_URL + path
 
 
 def funding_start(
@@ -139,8 +135,8 @@ def funding_start(
                 "employer_id": str(employer.pk),
             },
             customer_email=actor.email,
-            success_url=_absolute(return_path) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=_absolute(reverse("payments:funding", args=[locked.pk])) + "?cancelled=1",
+            success_url=absolute(return_path) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=absolute(reverse("payments:funding", args=[locked.pk])) + "?cancelled=1",
             idempotency_key=funding.checkout_idempotency_key,
         )
     except PaymentError as exc:

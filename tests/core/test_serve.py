@@ -57,11 +57,39 @@ def _wait_until_gone(pgids: list[int], seconds: float = 15) -> list[int]:
         time.sleep(0.2)
 
 
+# Run in another process on the default SITE_URL (port 8000): it only writes the notification;
+# the e-mail is built by serve's worker, so its links show the worker's SITE_URL.
+_NOTIFY = """
+from django.db import transaction
+from accounts.models import User
+from notifications.services import notify
+with transaction.atomic():
+    user = User.objects.create_user(email="links@example.com", password="x" * 12)
+    notify(recipient=user, kind="posting.approved", title="Links", dedupe_key="links",
+           link="/postings/")
+"""
+
+
+def _wait_for_mail(folder, seconds: float = 90) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        files = sorted(folder.glob("*.log")) if folder.exists() else []
+        if files:
+            return files[0].read_text()
+        time.sleep(0.5)
+    return ""
+
+
 def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_django, tmp_path):
     migrated = run_django(args=["migrate", "--noinput", "-v0"])
     assert migrated.returncode == 0, migrated.stderr
 
     port = _free_port()
+    mail = tmp_path / "mail"
+    django_env.update(
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(mail),
+    )
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - read back below
     serve = subprocess.Popen(
         [sys.executable, str(BASE_DIR / "manage.py"), "serve", f"127.0.0.1:{port}"],
@@ -90,6 +118,15 @@ def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_dj
         # The ping ran on the worker that serve started (node name celery@host), not in process.
         assert ready["worker"].startswith("celery@")
         assert _get(f"http://127.0.0.1:{port}/")[0] == 200
+        assert f"serve: http://127.0.0.1:{port}/ with a Celery worker" in output
+
+        # Links in e-mails the worker sends use the port served on, not SITE_URL's default.
+        notified = run_django(code=_NOTIFY)
+        assert notified.returncode == 0, notified.stderr
+        message = _wait_for_mail(mail)
+        log.seek(0)
+        assert f"http://127.0.0.1:{port}/postings/" in message, log.read()
+        assert "127.0.0.1:8000" not in message
 
         children = {
             name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output)

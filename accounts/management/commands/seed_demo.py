@@ -9,6 +9,7 @@ import importlib.util
 
 from allauth.account.models import EmailAddress
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -131,7 +132,7 @@ class Command(BaseCommand):
 
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo data is ready. Log in at http://127.0.0.1:8000/accounts/login/ with:"
+                f"Demo data is ready. Log in at {settings.SITE_URL}/accounts/login/ with:"
             )
         )
         self.stdout.write(f"  staff     {STAFF[0]:<32} password {DEMO_PASSWORD}")

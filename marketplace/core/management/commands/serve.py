@@ -6,6 +6,10 @@ child gets its own process group, so that stopping it reaches everything it star
 embedded beat is a child process of the worker). Ctrl-C (SIGINT) or SIGTERM to this command
 stops both; when either child dies, the other is stopped too, so the site never runs half-alive
 (a web server whose tasks silently never run).
+
+Both children get ``SITE_URL`` set to the address served here (unless ``SITE_URL`` is already in
+the environment), so that links made outside a request (e-mails sent by the worker) point at this
+server: ``make run PORT=8765`` links to 8765.
 """
 
 import contextlib
@@ -18,6 +22,8 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+from marketplace.core.links import site_url_for
 
 STOP_GRACE_SECONDS = 20
 
@@ -46,6 +52,8 @@ class Command(BaseCommand):
             ],
             "web": [sys.executable, manage_py, "runserver", "--noreload", addrport],
         }
+        site = os.environ.get("SITE_URL") or site_url_for(addrport)
+        child_env = {**os.environ, "SITE_URL": site}
         stop = threading.Event()
         received: list[str] = []
 
@@ -60,11 +68,9 @@ class Command(BaseCommand):
         exit_code = 0
         try:
             for name, command in commands.items():
-                children[name] = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - fixed argv
+                children[name] = subprocess.Popen(command, env=child_env, start_new_session=True)  # noqa: S603 - fixed argv
                 self.stdout.write(f"serve: started {name} (pid {children[name].pid})")
-            self.stdout.write(
-                f"serve: http://{addrport}/ with a Celery worker and beat; Ctrl-C stops all."
-            )
+            self.stdout.write(f"serve: {site}/ with a Celery worker and beat; Ctrl-C stops all.")
             while not stop.wait(0.3):
                 ended = {n: c.returncode for n, c in children.items() if c.poll() is not None}
                 if ended:
