@@ -6,7 +6,6 @@ broker, a file cache, e-mail to the console), except in production: with
 error that names it. The README lists every variable.
 """
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,8 +22,9 @@ VAR_DIR = Path(env.str("DJANGO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 PRODUCTION = DJANGO_ENV == "production"
-# Under pytest the settings below switch to in-process caches, fast hashing and eager tasks.
-TESTING = env.bool("DJANGO_TESTING", default="pytest" in sys.modules)
+# The test configuration (pyproject.toml, via pytest-env) sets DJANGO_TESTING: the settings below
+# then switch to in-process caches, fast hashing and eager tasks.
+TESTING = env.bool("DJANGO_TESTING", default=False)
 
 
 def required(name: str, dev_default: str) -> str:

@@ -49,9 +49,10 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import icalendar
 from django.conf import settings
 from django.utils import timezone
 
@@ -135,79 +136,44 @@ def reminder_deadline_events(user) -> list[CalendarEvent]:
 register_source("notifications.reminders", reminder_deadline_events)
 
 
-# --- RFC 5545 ------------------------------------------------------------------------------------
+# --- RFC 5545, written by the icalendar library (escaping, folding, CRLF, UTC times) -------------
 
 
-def _escape_text(value: str) -> str:
-    """TEXT values (RFC 5545 3.3.11): backslash, semicolon, comma and newlines escaped."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\r", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Fold content lines at 75 octets (RFC 5545 3.1), never inside a UTF-8 character."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    parts: list[str] = []
-    current = ""
-    limit = 75
-    for char in line:
-        if len((current + char).encode("utf-8")) > limit:
-            parts.append(current)
-            current = char
-            limit = 74  # continuation lines start with one space
-        else:
-            current += char
-    parts.append(current)
-    return "\r\n ".join(parts)
-
-
-def _utc(value: datetime) -> str:
+def _utc(value: datetime) -> datetime:
     if timezone.is_naive(value):
         raise ValueError("Calendar events need aware datetimes (instants).")
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return value.astimezone(UTC)
 
 
 def render_ics(events: Iterable[CalendarEvent], *, name: str) -> str:
-    """A VCALENDAR with one VEVENT per event, CRLF line ends, folded lines, UTC times."""
+    """A VCALENDAR with one VEVENT per event, UTC times; a link goes into URL and DESCRIPTION."""
     # UIDs must not change with the address the feed is fetched on: calendars would see new events.
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
     stamp = _utc(timezone.now())
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Micro-internships//Deadlines//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape_text(name)}",
-        "X-PUBLISHED-TTL:PT1H",
-        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
-    ]
+    feed = icalendar.Calendar()
+    feed.add("prodid", "-//Micro-internships//Deadlines//EN")
+    feed.add("version", "2.0")
+    feed.add("calscale", "GREGORIAN")
+    feed.add("method", "PUBLISH")
+    feed.add("x-wr-calname", name)
+    feed.add("x-published-ttl", "PT1H")
+    # REFRESH-INTERVAL (RFC 7986) takes a DURATION value.
+    feed.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     for event in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_escape_text(event.uid)}@{host}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART:{_utc(event.starts_at)}",
-        ]
+        entry = icalendar.Event()
+        entry.add("uid", f"{event.uid}@{host}")
+        entry.add("dtstamp", stamp)
+        entry.add("dtstart", _utc(event.starts_at))
         if event.ends_at is not None and event.ends_at > event.starts_at:
-            lines.append(f"DTEND:{_utc(event.ends_at)}")
-        lines.append(f"SUMMARY:{_escape_text(event.title)}")
+            entry.add("dtend", _utc(event.ends_at))
+        entry.add("summary", event.title)
         description = event.description
         if event.link:
-            url = absolute(event.link)
-            # URL is a URI value, not TEXT: it is not escaped, and must not contain line breaks.
-            lines.append(f"URL:{url.replace(chr(13), '').replace(chr(10), '')}")
+            # URL is a URI value, not TEXT: it must not contain line breaks.
+            url = absolute(event.link).replace("\r", "").replace("\n", "")
+            entry.add("url", url)
             description = f"{description}\n{url}" if description else url
         if description:
-            lines.append(f"DESCRIPTION:{_escape_text(description)}")
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+            entry.add("description", description)
+        feed.add_component(entry)
+    return feed.to_ical().decode("utf-8")

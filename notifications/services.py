@@ -85,35 +85,41 @@ class _TransactionEmails:
 
     A service that notifies several people in one transaction (the student and each member of
     the organisation, say) enqueues one batch task rather than one task per e-mail.
+
+    Each notification registers its own ``transaction.on_commit`` callback. Django drops the
+    callbacks of a rolled-back transaction or savepoint and runs the others one after another
+    right after the commit; the first of them sends the whole batch and the rest find it sent.
+    A rolled-back notification's id may still be in the batch (or the batch may be left over
+    from a rolled-back transaction), so the ids are filtered to the rows that were committed.
     """
 
     def __init__(self) -> None:
         self.ids: list[int] = []
-        self.flush = self._flush  # one bound method, to find it among the on-commit callbacks
+        self.sent = False
 
-    def _flush(self) -> None:  # runs after the commit
+    def committed(self) -> None:  # runs after the commit, once per surviving notification
+        if self.sent:
+            return
+        self.sent = True
         if getattr(_local, "emails", None) is self:
             _local.emails = None
         from .tasks import send_notification_emails
 
-        for start in range(0, len(self.ids), EMAIL_BATCH_SIZE):
-            send_notification_emails.delay(self.ids[start : start + EMAIL_BATCH_SIZE])
+        ids = list(
+            Notification.objects.filter(pk__in=set(self.ids))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for start in range(0, len(ids), EMAIL_BATCH_SIZE):
+            send_notification_emails.delay(ids[start : start + EMAIL_BATCH_SIZE])
 
 
 def _email_on_commit(notification_id: int) -> None:
-    connection = transaction.get_connection()
-    pending = getattr(_local, "emails", None)
-    # Join the batch of this transaction if its callback is still waiting for the commit (a
-    # rolled-back transaction or savepoint drops the callback, and then a new batch starts).
-    # ``run_on_commit`` is Django's list of (savepoint ids, callback, robust) of the transaction.
-    waiting = getattr(connection, "run_on_commit", None) or []
-    if pending is not None and any(entry[1] is pending.flush for entry in waiting):
-        pending.ids.append(notification_id)
-        return
-    pending = _TransactionEmails()
-    pending.ids.append(notification_id)
-    _local.emails = pending
-    transaction.on_commit(pending.flush)  # outside a transaction: at once
+    batch = getattr(_local, "emails", None)
+    if batch is None or batch.sent:
+        batch = _local.emails = _TransactionEmails()
+    batch.ids.append(notification_id)
+    transaction.on_commit(batch.committed)  # outside a transaction: at once
 
 
 def emails_enqueue(*, notification_ids: list[int]) -> None:

@@ -129,7 +129,7 @@ def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_dj
         assert "127.0.0.1:8000" not in message
 
         children = {
-            name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output)
+            name: int(pid) for name, pid in re.findall(r"(\w+) started \(pid=(\d+)\)", output)
         }
         assert set(children) == {"web", "worker"}
 
@@ -162,7 +162,8 @@ def test_serve_stops_the_worker_when_the_web_server_cannot_start(django_env, tmp
             timeout=90,
         )
     assert result.returncode != 0
-    assert "serve: web exited with code" in result.stderr
-    pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", result.stdout)]
+    assert re.search(r"web stopped \(rc=[1-9]", result.stdout)
+    assert "serve: a process exited with code" in result.stderr
+    pids = [int(p) for p in re.findall(r"\w+ started \(pid=(\d+)\)", result.stdout)]
     assert len(pids) == 2
     assert _wait_until_gone(pids) == []

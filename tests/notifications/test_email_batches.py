@@ -168,6 +168,6 @@ def test_savepoints_rolled_back_inside_the_transaction(delay):
             _notify(user, "inner-later")  # joins the outer batch, then is rolled back
             raise RuntimeError
     (call,) = delay.call_args_list
-    assert call.args[0][0] == outer.pk and len(call.args[0]) == 2
+    assert call.args[0] == [outer.pk]  # only the committed row is handed to the task
     assert [m.subject for m in mail.outbox] == ["T outer"]  # the rolled-back row is not sent
     assert list(Notification.objects.values_list("dedupe_key", flat=True)) == ["outer"]
