@@ -11,9 +11,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from accounts.models import Employer
 from applications.models import Assignment
 from marketplace.core.errors import DomainError
+from marketplace.core.money import allocate, fee_split
 
 from .models import Funding, LedgerEntry, Payout, PayoutAccount, ReconciliationIssue, Refund
-from .money import fee_for
 
 Account = LedgerEntry.Account
 
@@ -27,7 +27,7 @@ class QuoteLine:
 
 @dataclass(frozen=True)
 class Quote:
-    """What the employer pays: each milestone, the platform fee (per milestone, summed)."""
+    """What the employer pays: each milestone, and the platform fee on their total."""
 
     currency: str
     lines: list[QuoteLine]
@@ -41,7 +41,11 @@ class Quote:
 
 
 def funding_quote(*, assignment: Assignment) -> Quote:
-    """The breakdown shown before paying; a funding keeps its own copy once started."""
+    """The breakdown shown before paying; a funding keeps its own copy once started.
+
+    The fee is the stated percentage of the assignment's total, computed once, and each
+    milestone's line shows its share of it (largest remainder): the shares add up to the fee.
+    """
     funding = Funding.objects.filter(assignment=assignment).first()
     percent = funding.fee_percent if funding else settings.PLATFORM_FEE_PERCENT
     milestones = list(assignment.milestones.order_by("position", "id"))
@@ -53,18 +57,34 @@ def funding_quote(*, assignment: Assignment) -> Quote:
             "please contact support before paying.",
             code="amount_mismatch",
         )
+    paid = [m for m in milestones if m.amount > 0]
+    fee, shares = fee_split([m.amount for m in paid], percent)
     lines = [
-        QuoteLine(title=m.title, amount=m.amount, fee=fee_for(m.amount, percent))
-        for m in milestones
-        if m.amount > 0
+        QuoteLine(title=m.title, amount=m.amount, fee=share)
+        for m, share in zip(paid, shares, strict=True)
     ]
     return Quote(
         currency=assignment.currency,
         lines=lines,
         amount=sum(line.amount for line in lines),
         fee_percent=percent,
-        fee=sum(line.fee for line in lines),
+        fee=fee,
     )
+
+
+def funding_fee_shares(*, funding: Funding) -> dict[int, int]:
+    """Each milestone's share of the funding's fee, by milestone id (the quote's shares).
+
+    Shared out from the fee the employer paid, in the quote's order, so the refund of some
+    milestones gives back exactly the fee the quote showed for them.
+    """
+    paid = [
+        (m.pk, m.amount)
+        for m in funding.assignment.milestones.order_by("position", "id")
+        if m.amount > 0
+    ]
+    shares = allocate(funding.fee_amount, [amount for _pk, amount in paid])
+    return {pk: share for (pk, _amount), share in zip(paid, shares, strict=True)}
 
 
 def assignments_awaiting_funding(*, employer: Employer) -> QuerySet[Assignment]:

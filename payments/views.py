@@ -20,10 +20,10 @@ from accounts.views import employer_required, student_required
 from applications.models import Assignment
 from marketplace.core.errors import DomainError
 from marketplace.core.exports import csv_response
+from marketplace.core.money import format_amount
 
 from . import selectors, services
 from .models import Funding, Payout
-from .money import format_money
 from .providers import get_provider, is_test_mode
 from .providers.base import PaymentError
 
@@ -211,10 +211,6 @@ def staff_money(request):
     return render(request, "payments/staff_money.html", selectors.staff_overview())
 
 
-def _amount(value: int, currency: str) -> str:
-    return format_money(value, currency).split(" ")[0].replace(",", "")
-
-
 PAYOUT_HEADER = [
     "payout_id",
     "created_at",
@@ -237,7 +233,7 @@ def _payout_rows(payouts):
             p.student.email,
             p.assignment.posting.title,
             p.milestone.title,
-            _amount(p.amount, p.currency),
+            format_amount(p.amount, p.currency),
             p.currency,
             p.status,
             p.paid_at.isoformat() if p.paid_at else "",
@@ -270,10 +266,10 @@ def _funding_rows(fundings):
             f.employer.name,
             f.assignment.posting.title,
             f.assignment.student.email,
-            _amount(f.amount, f.currency),
-            _amount(f.fee_amount, f.currency),
-            _amount(f.total_amount, f.currency),
-            _amount(refunded, f.currency),
+            format_amount(f.amount, f.currency),
+            format_amount(f.fee_amount, f.currency),
+            format_amount(f.total_amount, f.currency),
+            format_amount(refunded, f.currency),
             f.currency,
             f.status,
             f.paid_at.isoformat() if f.paid_at else "",

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from marketplace.core.money import format_money
+
 from .models import DAY, MAX_DURATION_HOURS, MIN_DURATION_HOURS, WEEK, Posting
 
 MAX_TITLE = 120
@@ -58,10 +60,6 @@ def describe_hours(hours: int) -> str:
         days = hours // DAY
         return f"{days} day{'s' if days != 1 else ''}"
     return f"{hours} hour{'s' if hours != 1 else ''}"
-
-
-def format_money(amount: int, currency: str) -> str:
-    return f"{amount // 100:,}.{amount % 100:02d} {currency}"
 
 
 @dataclass
@@ -260,7 +258,7 @@ def posting_errors(values: Values, *, now: datetime | None = None) -> dict[str, 
         elif amount > max_amount():
             add(
                 "amount",
-                f"The amount is above the limit of {format_money(max_amount(), 'per assignment')}"
+                f"The amount is above the limit of {format_money(max_amount(), '')} per assignment"
                 "; check for a typo.",
             )
             amount = None

@@ -13,11 +13,11 @@ from applications.models import Assignment
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, status_move
 from marketplace.core.links import absolute
+from marketplace.core.money import format_money
 from notifications.services import notify
 
 from .. import selectors
 from ..models import Funding, Refund
-from ..money import format_money
 from ..providers import get_provider
 from ..providers.base import LineItem, PaymentError
 from .attempts import Account, _refused

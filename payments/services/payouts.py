@@ -13,10 +13,10 @@ from django.utils import timezone
 from applications.models import Milestone
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, status_move
+from marketplace.core.money import format_money
 from notifications.services import notify, notify_many, reminder_schedule
 
 from ..models import Funding, LedgerEntry, Payout, PayoutAccount, Refund
-from ..money import format_money
 from ..providers import get_provider
 from ..providers.base import PaymentError, ProviderUnavailable, Transfer
 from .attempts import (

@@ -13,10 +13,11 @@ from django.utils import timezone
 from applications.models import Assignment, Dispute, Milestone
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, InvalidTransition, status_move
+from marketplace.core.money import allocate, format_money
 from notifications.services import notify
 
+from .. import selectors
 from ..models import Funding, Payout, Refund
-from ..money import fee_for, format_money
 from ..providers import get_provider
 from ..providers.base import PaymentError, ProviderUnavailable
 from .attempts import CLAIM, Account, _attempts_restart, _backoff, _to_processing
@@ -92,7 +93,8 @@ def assignment_refund_unreleased(*, assignment: Assignment, actor=None) -> Refun
             if m.pk not in already
         ]
         amount = sum(m.amount for m in milestones)
-        fee = sum(fee_for(m.amount, funding.fee_percent) for m in milestones)
+        shares = selectors.funding_fee_shares(funding=funding)
+        fee = sum(shares.get(m.pk, 0) for m in milestones)
         return _refund_create(
             funding=funding,
             key=f"assignment:{assignment.pk}:cancel",
@@ -135,9 +137,10 @@ def dispute_settle(*, dispute: Dispute, actor=None) -> tuple[Payout | None, Refu
             return None, None
         payout = payout_create(milestone=milestone, amount=student_amount, actor=actor)
         rest = milestone.amount - student_amount
-        fee_back = fee_for(milestone.amount, funding.fee_percent) - fee_for(
-            student_amount, funding.fee_percent
-        )
+        # The milestone's share of the fee, split like the milestone: the student's part keeps
+        # its fee, the rest's fee goes back.
+        share = selectors.funding_fee_shares(funding=funding).get(milestone.pk, 0)
+        _fee_kept, fee_back = allocate(share, [student_amount, rest])
         refund = None
         if rest > 0:
             refund = _refund_create(

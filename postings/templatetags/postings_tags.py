@@ -1,6 +1,7 @@
 from django import template
 
-from postings.rules import describe_hours, format_money
+from marketplace.core.money import format_money
+from postings.rules import describe_hours
 
 register = template.Library()
 

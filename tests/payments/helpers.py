@@ -52,3 +52,22 @@ def balances(assignment) -> dict[str, int]:
 def assert_ledger_clean() -> None:
     problems = ledger_problems()
     assert problems == [], problems
+
+
+def fund_through_stripe(stripe_api, *, milestones=(30000,)):
+    """An assignment funded through Checkout (the session paid at the Stripe stand-in) and a
+    student whose connected account is ready."""
+    from .factories import AssignmentFactory, employer_of
+
+    assignment = AssignmentFactory(amount=sum(milestones), milestones=list(milestones))
+    funding = services.funding_start(assignment=assignment, actor=employer_of(assignment))
+    stripe_api.complete_checkout(funding.checkout_session_id)
+    services.funding_confirm(session_id=funding.checkout_session_id)
+    services.payout_account_onboarding_url(
+        student=assignment.student, refresh_url="http://t/r", return_url="http://t/r"
+    )
+    account = PayoutAccount.objects.get(student=assignment.student)
+    stripe_api.set_account(account.account_id, ready=True)
+    services.payout_account_sync(account_id=account.account_id)
+    assert Funding.objects.get(pk=funding.pk).status == Funding.Status.PAID
+    return assignment

@@ -14,26 +14,10 @@ from django.utils import timezone
 
 from payments import services
 from payments.admin import PayoutAdmin
-from payments.models import Funding, Payout, PayoutAccount
+from payments.models import Payout
 
-from .factories import AssignmentFactory, employer_of
 from .helpers import approve, assert_ledger_clean
-
-
-def funded_assignment(stripe_api, *, milestones=(30000,)):
-    """Funded through Checkout (the session paid at the stand-in) and a ready student account."""
-    assignment = AssignmentFactory(amount=sum(milestones), milestones=list(milestones))
-    funding = services.funding_start(assignment=assignment, actor=employer_of(assignment))
-    stripe_api.complete_checkout(funding.checkout_session_id)
-    services.funding_confirm(session_id=funding.checkout_session_id)
-    services.payout_account_onboarding_url(
-        student=assignment.student, refresh_url="http://t/r", return_url="http://t/r"
-    )
-    account = PayoutAccount.objects.get(student=assignment.student)
-    stripe_api.set_account(account.account_id, ready=True)
-    services.payout_account_sync(account_id=account.account_id)
-    assert Funding.objects.get(pk=funding.pk).status == Funding.Status.PAID
-    return assignment
+from .helpers import fund_through_stripe as funded_assignment
 
 
 class WorkerDied(Exception):
