@@ -15,16 +15,93 @@ from .selectors import email_is_taken, invitation_by_token
 INVITATION_SESSION_KEY = "accounts_invitation_token"
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    # Every zone the model accepts (the API may set any of them), UTC first.
-    names = sorted(zoneinfo.available_timezones() - {"UTC"})
-    return [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in names)]
+# The short list people choose from: one well-known city per commonly used zone, by region.
+# Any other valid zone (the browser's at sign-up, or one set through the API) is kept and shown
+# too, so nobody's setting is lost by editing their profile.
+COMMON_TIME_ZONES: dict[str, list[tuple[str, str]]] = {
+    "Americas": [
+        ("Pacific/Honolulu", "Honolulu"),
+        ("America/Anchorage", "Anchorage"),
+        ("America/Los_Angeles", "Los Angeles, Vancouver"),
+        ("America/Denver", "Denver, Calgary"),
+        ("America/Phoenix", "Phoenix"),
+        ("America/Chicago", "Chicago, Winnipeg"),
+        ("America/Mexico_City", "Mexico City"),
+        ("America/New_York", "New York, Toronto"),
+        ("America/Bogota", "Bogotá, Lima"),
+        ("America/Halifax", "Halifax"),
+        ("America/Santiago", "Santiago"),
+        ("America/Sao_Paulo", "São Paulo"),
+        ("America/Argentina/Buenos_Aires", "Buenos Aires"),
+    ],
+    "Europe and Africa": [
+        ("Atlantic/Azores", "Azores"),
+        ("Europe/London", "London, Dublin"),
+        ("Europe/Lisbon", "Lisbon"),
+        ("Africa/Lagos", "Lagos"),
+        ("Europe/Paris", "Paris, Madrid, Brussels"),
+        ("Europe/Berlin", "Berlin, Amsterdam, Rome"),
+        ("Europe/Warsaw", "Warsaw, Prague"),
+        ("Africa/Johannesburg", "Johannesburg"),
+        ("Africa/Cairo", "Cairo"),
+        ("Europe/Athens", "Athens, Helsinki, Kyiv"),
+        ("Europe/Istanbul", "Istanbul"),
+        ("Africa/Nairobi", "Nairobi"),
+        ("Europe/Moscow", "Moscow"),
+    ],
+    "Asia and Pacific": [
+        ("Asia/Dubai", "Dubai"),
+        ("Asia/Karachi", "Karachi"),
+        ("Asia/Kolkata", "India (Kolkata, Mumbai)"),
+        ("Asia/Dhaka", "Dhaka"),
+        ("Asia/Bangkok", "Bangkok, Jakarta"),
+        ("Asia/Singapore", "Singapore, Kuala Lumpur"),
+        ("Asia/Shanghai", "Beijing, Shanghai"),
+        ("Asia/Hong_Kong", "Hong Kong"),
+        ("Asia/Tokyo", "Tokyo"),
+        ("Asia/Seoul", "Seoul"),
+        ("Australia/Perth", "Perth"),
+        ("Australia/Sydney", "Sydney, Melbourne"),
+        ("Pacific/Auckland", "Auckland"),
+    ],
+}
+
+
+def time_zone_choices(current: str = "") -> list:
+    """UTC, the short list by region, and ``current`` when it is a valid zone not on the list."""
+    choices: list = [("UTC", "UTC (Coordinated Universal Time)")]
+    listed = {name for group in COMMON_TIME_ZONES.values() for name, _ in group}
+    if current and current not in listed and current != "UTC" and is_time_zone(current):
+        choices.append((current, current.replace("_", " ")))
+    choices += [(region, zones) for region, zones in COMMON_TIME_ZONES.items()]
+    return choices
+
+
+def is_time_zone(name: str) -> bool:
+    return name in zoneinfo.available_timezones()
+
+
+class TimeZoneFormMixin:
+    """Shows the user's own zone in the short list when it is not on it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.data.get("time_zone") or self.initial.get("time_zone") or ""
+        self.fields["time_zone"].show_current(current)
 
 
 class TimeZoneField(forms.ChoiceField):
+    """A short list to choose from; any valid IANA zone is accepted (the browser may send one)."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", "Dates and deadlines are shown in this time zone.")
         super().__init__(choices=time_zone_choices, **kwargs)
+
+    def show_current(self, current: str) -> None:
+        self.choices = time_zone_choices(current)
+
+    def valid_value(self, value) -> bool:
+        return is_time_zone(str(value))
 
 
 def pending_invitation(request) -> Invitation | None:
@@ -64,6 +141,9 @@ class SignupForm(AllauthSignupForm):
         label="Organisation name",
         help_text="Employers only: your company or organisation.",
     )
+    # Filled in by the browser (accounts-signup.js) from Intl's resolved time zone; a missing or
+    # unknown value means UTC, which the user can change in their settings.
+    time_zone = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
     field_order = ["role", "full_name", "email", "organisation_name", "password1", "password2"]
 
     def __init__(self, *args, **kwargs):
@@ -118,6 +198,10 @@ class SignupForm(AllauthSignupForm):
                 self.add_error("organisation_name", "Employers need the organisation's name.")
         return cleaned
 
+    def cleaned_time_zone(self) -> str:
+        name = (self.cleaned_data.get("time_zone") or "").strip()
+        return name if is_time_zone(name) else "UTC"
+
     def try_save(self, request):
         # The user, their role, profile or organisation, and their e-mail address are written
         # together or not at all.
@@ -134,12 +218,13 @@ class SignupForm(AllauthSignupForm):
             full_name=self.cleaned_data["full_name"],
             organisation_name=self.cleaned_data.get("organisation_name", ""),
             invitation=invitation,
+            time_zone=self.cleaned_time_zone(),
         )
         if invitation is not None:
             request.session.pop(INVITATION_SESSION_KEY, None)
 
 
-class StudentProfileForm(forms.Form):
+class StudentProfileForm(TimeZoneFormMixin, forms.Form):
     full_name = forms.CharField(max_length=150, label="Your name")
     school = forms.CharField(max_length=200, required=False)
     programme = forms.CharField(max_length=200, required=False, label="Programme of study")
@@ -228,6 +313,6 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(label="Colleague's e-mail address")
 
 
-class AccountSettingsForm(forms.Form):
+class AccountSettingsForm(TimeZoneFormMixin, forms.Form):
     full_name = forms.CharField(max_length=150, label="Your name")
     time_zone = TimeZoneField()

@@ -55,15 +55,18 @@ def user_signup_complete(
     full_name: str,
     organisation_name: str = "",
     invitation: Invitation | None = None,
+    time_zone: str = "UTC",
 ) -> None:
     """Finish a sign-up (the user row exists): a student gets a profile; an employer either
-    joins the organisation that invited them or gets a new organisation that they own."""
+    joins the organisation that invited them or gets a new organisation that they own.
+    ``time_zone`` is the browser's, so that deadlines show in local time from the first page."""
     if role not in (User.Role.STUDENT, User.Role.EMPLOYER):  # staff are made by createsuperuser
         raise DomainError("Choose student or employer.", fields={"role": ["Invalid role."]})
     user.full_name = full_name
     user.role = role
+    user.time_zone = time_zone
     user.full_clean(exclude=["password"])
-    user.save(update_fields=["full_name", "role"])
+    user.save(update_fields=["full_name", "role", "time_zone"])
     if role == User.Role.STUDENT:
         StudentProfile.objects.get_or_create(user=user)
         audit(action="user.signed_up", target=user, actor=user, role=role)

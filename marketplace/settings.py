@@ -182,6 +182,12 @@ ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "login": "accounts.forms
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Micro-internships] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+# Sign-up keeps the visitor's place: the e-mail link confirms on the first click (no extra
+# "Confirm" page) and logs the user in and on to the `next` page they started from. allauth logs
+# in only the browser whose session signed up, so a link scanner or a forwarded e-mail confirms
+# the address but never opens a session; elsewhere the link confirms and shows the login page.
+ACCOUNT_CONFIRM_EMAIL_ON_GET = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 # Rate limits on login, sign-up and password reset (allauth keeps the counters in the cache).
 ACCOUNT_RATE_LIMITS = {
     "login": env.str("RATE_LIMIT_LOGIN", default="30/m/ip"),

@@ -12,3 +12,14 @@ document.addEventListener("DOMContentLoaded", () => {
   roles.forEach((radio) => radio.addEventListener("change", update));
   update();
 });
+
+// Sign-up: the browser's time zone, so that deadlines show in local time from the first page.
+document.addEventListener("DOMContentLoaded", () => {
+  const field = document.querySelector('input[name="time_zone"]');
+  if (!field || field.value) return;
+  try {
+    field.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (error) {
+    field.value = "";
+  }
+});

@@ -12,12 +12,12 @@ from tests.factories import PASSWORD, StudentFactory
 pytestmark = pytest.mark.django_db
 
 
-def confirm_email(client) -> None:
-    """Follow the verification link from the last e-mail and confirm."""
+def confirm_email(client):
+    """Follow the verification link from the last e-mail: one click confirms (no extra page)."""
     path = link_in_last_mail(r"https?://\S+/accounts/confirm-email/\S+")
-    assert client.get(path).status_code == 200
-    response = client.post(path)
+    response = client.get(path)
     assert response.status_code == 302
+    return response
 
 
 def test_student_signup_creates_profile_and_needs_verification(client, signup):
@@ -41,11 +41,10 @@ def test_student_signup_creates_profile_and_needs_verification(client, signup):
     assert login["Location"] == "/accounts/confirm-email/"
     assert client.get("/settings/").status_code == 302
 
-    confirm_email(client)
+    # The link confirms and, in the browser that signed up, logs the user in.
+    confirmed = confirm_email(client)
     assert EmailAddress.objects.get(user=user).verified
-    login = client.post("/accounts/login/", {"login": "ada@example.com", "password": PASSWORD})
-    assert login.status_code == 302
-    assert login["Location"] == "/dashboard/"
+    assert confirmed["Location"] == "/dashboard/"
     assert client.get("/settings/").status_code == 200
 
 
@@ -189,3 +188,87 @@ def test_signup_form_errors_render_in_the_site_layout(client, signup):
     assert '<ul class="errorlist" id="id_email_error"><li>Enter a valid email address.</li>' in html
     # The error follows its own field, not the top of the form.
     assert html.index('id="id_email"') < html.index('id="id_email_error"')
+
+
+# --- Keeping the visitor's place, and the time zone -----------------------------------------
+
+
+def test_next_survives_signup_confirmation_and_logs_in_on_confirm(client):
+    from tests.accounts.conftest import signup_data
+
+    target = "/applications/apply/42/"
+    page = client.get(f"/accounts/login/?next={target}").content.decode()
+    assert f'href="/accounts/signup/?next={target.replace("/", "%2F")}"' in page
+    signup_page = client.get(f"{SIGNUP_URL}?next={target}").content.decode()
+    assert f'name="next" value="{target}"' in signup_page
+    response = client.post(SIGNUP_URL, {**signup_data(), "next": target})
+    assert response["Location"] == "/accounts/confirm-email/"
+    assert client.get("/settings/").status_code == 302  # not logged in before confirming
+
+    confirmed = confirm_email(client)
+    assert confirmed["Location"] == target
+    assert client.get("/settings/").status_code == 200  # logged in by the link
+
+
+def test_the_link_in_another_browser_confirms_but_opens_no_session(client, signup):
+    from django.test import Client
+
+    signup()
+    other = Client()
+    path = link_in_last_mail(r"https?://\S+/accounts/confirm-email/\S+")
+    response = other.get(path)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert EmailAddress.objects.get(email="ada@example.com").verified
+    assert other.get("/settings/").status_code == 302
+
+
+def test_login_with_next_returns_to_it():
+    from django.test import Client
+
+    StudentFactory(email="ben@example.com")
+    client = Client()
+    response = client.post(
+        "/accounts/login/?next=/postings/",
+        {"login": "ben@example.com", "password": PASSWORD, "next": "/postings/"},
+    )
+    assert response["Location"] == "/postings/"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Europe/Lisbon", "Europe/Lisbon"),
+        ("America/Argentina/Cordoba", "America/Argentina/Cordoba"),
+        ("Mars/Olympus_Mons", "UTC"),
+        ("", "UTC"),
+    ],
+)
+def test_signup_takes_the_browsers_time_zone(signup, sent, kept):
+    assert signup(time_zone=sent).status_code == 302
+    assert User.objects.get(email="ada@example.com").time_zone == kept
+
+
+def test_signup_page_has_the_hidden_time_zone_for_the_browser_to_fill(client):
+    html = client.get(SIGNUP_URL).content.decode()
+    assert '<input type="hidden" name="time_zone"' in html
+    assert "accounts-signup.js" in html
+
+
+def test_settings_offer_a_short_list_and_keep_an_unlisted_zone(client):
+    import re
+
+    user = StudentFactory(time_zone="America/Argentina/Cordoba")
+    client.force_login(user)
+    html = client.get("/settings/").content.decode()
+    select = re.search(r'<select name="time_zone".*?</select>', html, flags=re.S).group(0)
+    options = re.findall(r'<option value="([^"]+)"', select)
+    assert 20 < len(options) < 60  # not the 600 raw names
+    assert "Europe/Lisbon" in options and "UTC" in options
+    assert re.search(r'<option value="America/Argentina/Cordoba" selected>', select)
+    assert "<optgroup" in select
+    saved = client.post("/settings/", {"full_name": "Ana", "time_zone": "Asia/Tokyo"})
+    assert saved.status_code == 302
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Tokyo"
+    refused = client.post("/settings/", {"full_name": "Ana", "time_zone": "Nowhere/City"})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
