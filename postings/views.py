@@ -251,11 +251,14 @@ def _editor(request, posting: Posting | None):
                 warnings = rules.posting_warnings(rules.Values.of(posting))
                 for warning in warnings:
                     messages.warning(request, warning)
+                if request.POST.get("then") == "submit":
+                    return _submit_saved(request, posting)
                 messages.success(
                     request, "The draft is saved. Check it below, then submit it for review."
                 )
                 return redirect("postings:detail", pk=posting.pk)
     status = 400 if request.method == "POST" else 200
+    currency = form["currency"].value() or "USD"
     return render(
         request,
         "postings/form.html",
@@ -273,6 +276,8 @@ def _editor(request, posting: Posting | None):
             ],
             "posting": posting,
             "pay_floor": rules.format_money(rules.pay_floor(), ""),
+            "pay_floor_minor": rules.pay_floor(),
+            "currency": currency,
         },
         status=status,
     )
@@ -326,11 +331,46 @@ def posting_preview(request):
         warnings = rules.posting_warnings(values)
         problems = [m for ms in rules.posting_errors(values).values() for m in ms]
     html = render_markdown(data.get("description") or request.POST.get("description", ""))
+    criteria = data.get("acceptance_criteria") or request.POST.get("acceptance_criteria", "")
+    paid = values is not None and values.is_paid and bool(values.amount)
     return render(
         request,
         "postings/_preview.html",
-        {"html": html, "facts": facts, "warnings": warnings, "problems": problems},
+        {
+            "html": html,
+            "criteria_html": render_markdown(criteria) if criteria else "",
+            "milestones": _rows(milestones),
+            "paid": paid,
+            "amount": values.amount if paid else 0,
+            "currency": (values.currency if values is not None else "") or "",
+            "facts": facts,
+            "warnings": warnings,
+            "problems": problems,
+        },
     )
+
+
+def submitted_message(posting: Posting) -> str:
+    """What happens after submitting, by the posting's new status."""
+    if posting.status == Posting.Status.PUBLISHED:
+        return "Published: students can find this posting and apply now."
+    return (
+        "Submitted for review. A moderator checks it, usually within a working day; you will "
+        "get a notification when it is published or if changes are needed."
+    )
+
+
+def _submit_saved(request, posting: Posting):
+    """ "Submit for review" on the editor: the posting is saved; submit it in the same step."""
+    try:
+        posting = services.posting_submit(posting=posting, actor=request.user)
+    except DomainError as exc:
+        messages.error(
+            request, f"The draft is saved, but it cannot be submitted yet: {exc.message}"
+        )
+    else:
+        messages.success(request, submitted_message(posting))
+    return redirect("postings:detail", pk=posting.pk)
 
 
 def _owned_action(request, pk: int, action, success: str):
@@ -347,7 +387,8 @@ def _owned_action(request, pk: int, action, success: str):
 @employer_required
 @require_POST
 def posting_submit(request, pk: int):
-    return _owned_action(request, pk, services.posting_submit, "The posting is now {status}.")
+    posting = selectors.posting_get_owned(pk=pk, user=request.user)
+    return _submit_saved(request, posting)
 
 
 @employer_required

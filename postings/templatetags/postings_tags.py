@@ -1,6 +1,7 @@
 from django import template
+from django.conf import settings
 
-from marketplace.core.money import format_money
+from marketplace.core.money import format_money, percent_of
 from postings.rules import describe_hours
 
 register = template.Library()
@@ -12,6 +13,24 @@ def money(amount, currency=""):
     if amount is None or amount == "":
         return ""
     return format_money(int(amount), currency).strip()
+
+
+@register.filter
+def fee_on(amount):
+    """The platform fee an employer pays on top of ``amount`` minor units (on the whole, as the
+    funding quote computes it)."""
+    return percent_of(int(amount or 0), settings.PLATFORM_FEE_PERCENT)
+
+
+@register.filter
+def with_fee(amount):
+    """What an employer pays for one assignment of ``amount``: the pay plus the platform fee."""
+    return int(amount or 0) + fee_on(amount)
+
+
+@register.simple_tag
+def fee_percent():
+    return settings.PLATFORM_FEE_PERCENT
 
 
 @register.filter

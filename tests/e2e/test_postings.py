@@ -68,7 +68,7 @@ def test_post_moderate_find(browser, page, live_server):
     posting = Posting.objects.get(title="Survey analysis for garden centres")
     assert [m.amount for m in posting.milestones.all()] == [20000, 30000]
     page.get_by_role("button", name="Submit for review").click()
-    page.get_by_text("The posting is now waiting for review.").wait_for()
+    page.get_by_text("Submitted for review.").wait_for()
     posting.refresh_from_db()
     assert posting.status == Posting.Status.PENDING_REVIEW
 

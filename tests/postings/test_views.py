@@ -397,3 +397,60 @@ def test_student_dashboard_recommends_by_skills_and_hours(rf):
     assert titles[:2] == ["Best", "Some"]
     assert "Too many hours" not in titles and "Not published" not in titles
     assert best.pk == context["postings"][0].pk
+
+
+# --- Posting in one go (the editor submits; preview and totals) ------------------------------
+
+
+def test_the_editor_submits_for_review_in_one_go(client, member):
+    response = client.post(reverse("postings:create"), {**form_data(), "then": "submit"})
+    posting = Posting.objects.get()
+    assert response["Location"] == reverse("postings:detail", args=[posting.pk])
+    assert posting.status == Posting.Status.PENDING_REVIEW
+    page = client.get(response["Location"]).content.decode()
+    assert "Submitted for review. A moderator checks it" in page
+
+
+def test_save_draft_keeps_a_draft(client, member):
+    client.post(reverse("postings:create"), {**form_data(), "then": "draft"})
+    assert Posting.objects.get().status == Posting.Status.DRAFT
+
+
+def test_the_editor_offers_submit_and_draft_and_shows_the_pay_floor_currency(client, member):
+    html = client.get(reverse("postings:create")).content.decode()
+    assert '<button type="submit" name="then" value="submit">Submit for review</button>' in html
+    assert 'value="draft"' in html
+    assert ">20.00 USD</strong> per estimated hour" in html  # PAY_FLOOR_PER_HOUR, default USD
+    # One legend for the compensation, not "Compensation" twice.
+    assert html.count("<legend>Compensation</legend>") == 1
+    assert "Paid or for academic credit?" in html
+    assert 'data-show-for="credit"' in html and "data-fee-percent=" in html
+
+
+def test_preview_shows_criteria_milestones_and_the_total_with_the_fee(client, member, settings):
+    settings.PLATFORM_FEE_PERCENT = 10
+    response = client.post(reverse("postings:preview"), form_data(), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "Acceptance criteria" in html and "three recommendations" in html
+    assert "Cleaned data" in html and "Final report" in html
+    assert "200.00 USD" in html and "300.00 USD" in html
+    # 500.00 of pay and 10% on top.
+    assert "You pay <strong>550.00 USD</strong> per student" in html
+    assert "(50.00 USD)" in html
+
+
+def test_the_employer_sees_the_total_with_the_fee_on_the_posting_and_at_the_offer(client, settings):
+    from tests.applications.factories import ApplicationFactory
+
+    settings.PLATFORM_FEE_PERCENT = 10
+    posting = PostingFactory(amount=30000)
+    owner = EmployerUserFactory(employer=posting.employer)
+    application = ApplicationFactory(posting=posting)
+    client.force_login(owner)
+    detail = client.get(reverse("postings:detail", args=[posting.pk])).content.decode()
+    assert "Each assignment costs you <strong>330.00 USD</strong>" in detail
+    offer = client.get(reverse("applications:detail", args=[application.pk])).content.decode()
+    assert "you fund <strong>330.00 USD</strong>" in offer
+    client.force_login(StudentFactory())
+    public = client.get(reverse("postings:detail", args=[posting.pk])).content.decode()
+    assert "costs you" not in public
