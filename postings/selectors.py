@@ -135,6 +135,25 @@ def moderation_queue() -> dict[str, QuerySet[Posting]]:
     }
 
 
+def moderation_counts() -> dict[str, int]:
+    """How much waits for moderators (one query): for the staff dashboard and navigation."""
+    from django.db.models import Count, Q
+
+    return Posting.objects.aggregate(
+        pending=Count("pk", filter=Q(status=Posting.Status.PENDING_REVIEW)),
+        suspended=Count("pk", filter=Q(status=Posting.Status.SUSPENDED)),
+        reported=Count("pk", filter=Q(status=Posting.Status.PUBLISHED, open_reports__gt=0)),
+    )
+
+
+def moderation_next(*, exclude_pk: int | None = None) -> Posting | None:
+    """The posting that has waited longest for review (other than ``exclude_pk``)."""
+    pending = Posting.objects.filter(status=Posting.Status.PENDING_REVIEW)
+    if exclude_pk is not None:
+        pending = pending.exclude(pk=exclude_pk)
+    return pending.order_by("submitted_at", "pk").first()
+
+
 # --- Saved searches ------------------------------------------------------------------------------
 
 

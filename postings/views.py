@@ -464,12 +464,11 @@ MODERATION_ACTIONS = {
 
 @staff_required
 def moderation_queue(request):
-    queue = selectors.moderation_queue()
-    return render(
-        request,
-        "postings/moderation.html",
-        {name: list(qs[:100]) for name, qs in queue.items()} | {"reason_form": ReasonForm()},
-    )
+    queue = {name: list(qs[:100]) for name, qs in selectors.moderation_queue().items()}
+    # The description is what a moderator judges: shown in the queue, so one screen decides.
+    for posting in queue["pending"]:
+        posting.description_html = render_markdown(posting.description)
+    return render(request, "postings/moderation.html", queue | {"reason_form": ReasonForm()})
 
 
 @staff_required
@@ -493,9 +492,29 @@ def moderate(request, pk: int):
         service(**kwargs)
     except DomainError as exc:
         messages.error(request, f"{posting.title}: {exc.message}")
-    else:
-        messages.success(request, f"{posting.title}: {done}")
+        return _redirect_back(request)
+    messages.success(request, f"{posting.title}: {done}")
+    if action in REVIEW_DECISIONS and _came_from(request, posting):
+        return _next_for_review(request, posting)
     return _redirect_back(request)
+
+
+# Decisions on a posting waiting for review: after one, the moderator is shown the next.
+REVIEW_DECISIONS = {"approve", "request_changes", "reject"}
+
+
+def _came_from(request, posting: Posting) -> bool:
+    return request.POST.get("next") == reverse("postings:detail", args=[posting.pk])
+
+
+def _next_for_review(request, posting: Posting):
+    """From a posting's page, on to the next one waiting (the queue shows the rest itself)."""
+    following = selectors.moderation_next(exclude_pk=posting.pk)
+    if following is None:
+        messages.info(request, "Nothing else is waiting for review.")
+        return redirect("postings:moderation")
+    messages.info(request, f"Next waiting for review: {following.title}")
+    return redirect("postings:detail", pk=following.pk)
 
 
 def _redirect_back(request):
@@ -572,6 +591,16 @@ def recommended_panel(request):
         "hours": hours,
         "has_skills": bool(skills),
         "more_link": search_link(max_hours_per_week=hours),
+    }
+
+
+def staff_panel(request):
+    """Dashboard panel for staff: what waits for moderation, and the way to the next one."""
+    if not request.user.is_authenticated or not request.user.is_staff:
+        return None
+    return "postings/panel_staff.html", {
+        "counts": selectors.moderation_counts(),
+        "next_posting": selectors.moderation_next(),
     }
 
 

@@ -29,6 +29,14 @@ def with_fee(amount):
 
 
 @register.simple_tag
+def moderation_counts():
+    """Counts for the staff navigation (one query; only rendered for staff)."""
+    from postings.selectors import moderation_counts as counts
+
+    return counts()
+
+
+@register.simple_tag
 def fee_percent():
     return settings.PLATFORM_FEE_PERCENT
 

@@ -238,7 +238,7 @@ def test_moderation_returns_only_to_pages_on_this_site(client, reason):
         response = client.post(url, {"action": "reject", "reason": reason, "next": outside})
         assert response.status_code == 302
         assert response["Location"] == reverse("postings:moderation")
-    inside = reverse("postings:detail", args=[posting.pk])
+    inside = reverse("postings:list")  # (from the posting's own page the next one follows)
     response = client.post(url, {"action": "reject", "reason": reason, "next": inside})
     assert response["Location"] == inside
 
@@ -454,3 +454,74 @@ def test_the_employer_sees_the_total_with_the_fee_on_the_posting_and_at_the_offe
     client.force_login(StudentFactory())
     public = client.get(reverse("postings:detail", args=[posting.pk])).content.decode()
     assert "costs you" not in public
+
+
+# --- Staff see their work -------------------------------------------------------------------
+
+
+def test_staff_dashboard_and_navigation_count_what_waits(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    oldest = PostingFactory(status="pending_review", submitted_at=now - dt.timedelta(hours=5))
+    PostingFactory(status="pending_review", submitted_at=now - dt.timedelta(hours=1))
+    PostingFactory(status="published", open_reports=1)
+    PostingFactory(status="published")
+    client.force_login(StaffFactory())
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "<strong>2</strong> postings waiting for review" in html
+    assert "<strong>1</strong> published posting with open reports" in html
+    assert "<strong>0</strong> open disputes" in html
+    next_link = reverse("postings:detail", args=[oldest.pk])
+    assert f'<a class="button" href="{next_link}">Review the next posting</a>' in html
+    assert 'aria-label="2 waiting for review">2</span>' in html  # in the navigation
+
+
+def test_staff_counts_are_for_staff_only(client):
+    PostingFactory(status="pending_review")
+    client.force_login(EmployerUserFactory())
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "waiting for review" not in html
+
+
+def test_the_queue_shows_the_description_and_decides_in_place(client):
+    posting = PostingFactory(
+        status="pending_review", description="Count the **rhododendrons** in the garden."
+    )
+    client.force_login(StaffFactory())
+    html = client.get(reverse("postings:moderation")).content.decode()
+    assert "<strong>rhododendrons</strong>" in html
+    assert 'value="approve"' in html and 'value="request_changes"' in html
+    queue = reverse("postings:moderation")
+    response = client.post(
+        reverse("postings:moderate", args=[posting.pk]), {"action": "approve", "next": queue}
+    )
+    assert response["Location"] == queue  # the queue shows the next itself
+    posting.refresh_from_db()
+    assert posting.status == "published"
+
+
+def test_a_decision_on_a_postings_page_leads_to_the_next_waiting(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    first = PostingFactory(status="pending_review", submitted_at=now - dt.timedelta(hours=3))
+    second = PostingFactory(status="pending_review", submitted_at=now - dt.timedelta(hours=2))
+    client.force_login(StaffFactory())
+    page = reverse("postings:detail", args=[first.pk])
+    response = client.post(
+        reverse("postings:moderate", args=[first.pk]), {"action": "approve", "next": page}
+    )
+    assert response["Location"] == reverse("postings:detail", args=[second.pk])
+    page = reverse("postings:detail", args=[second.pk])
+    response = client.post(
+        reverse("postings:moderate", args=[second.pk]),
+        {"action": "request_changes", "reason": "Name the tools.", "next": page},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("postings:moderation")
+    assert "Nothing else is waiting for review." in response.content.decode()
