@@ -2,7 +2,7 @@
 
 Application -> (offer accepted) -> Assignment with Milestones copied from the posting ->
 Submissions per milestone -> approval -> (payments pays the milestone) -> Ratings.
-Each status is a TextChoices with its transition map; applications/services.py is the one place
+Each status is a TextChoices with its transition map; the services package is the one place
 that changes a status. The payments app reads these models, calls ``assignment_mark_funded`` and
 ``milestone_mark_paid``, and listens to the signals in ``signals.py``; this app never imports
 payments. Unfunded assignments are cancelled by this app's own sweep (``funding_due_at``).

@@ -156,7 +156,7 @@ def test_storage_failure_mid_way_leaves_nothing(milestone):
 
 def test_database_failure_after_files_saved_leaves_nothing(milestone):
     with (
-        mock.patch("applications.services.audit", side_effect=RuntimeError("db down")),
+        mock.patch("applications.services.deliverables.audit", side_effect=RuntimeError("db down")),
         pytest.raises(RuntimeError),
     ):
         submit(milestone, files=[pdf("a.pdf")])

@@ -10,6 +10,7 @@ from django.db import connection
 
 from applications import services
 from applications.models import Application, Assignment
+from applications.services import selecting
 from marketplace.core.errors import DomainError
 from postings import services as posting_services
 from postings.models import Posting
@@ -46,7 +47,7 @@ def test_two_students_accept_the_last_seat_at_once():
         finally:
             connection.close()
 
-    with mock.patch.object(services, "posting_seat_taken", seat_taken_together):
+    with mock.patch.object(selecting, "posting_seat_taken", seat_taken_together):
         threads = [threading.Thread(target=accept, args=(a,)) for a in (first, second)]
         for thread in threads:
             thread.start()

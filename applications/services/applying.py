@@ -1,0 +1,141 @@
+"""A student applies to a posting, or withdraws the application."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from marketplace.core.audit import audit
+from marketplace.core.errors import DomainError, NotPermitted, status_move
+from notifications.services import notify_many, reminder_cancel
+from postings.models import Posting
+
+from ..models import Application
+from ..uploads import check_file
+from ._helpers import (
+    MAX_ANSWER,
+    AppStatus,
+    _clean_links,
+    _clean_text,
+    _delete_stored,
+    _lock_application,
+    _members,
+    _now,
+    _require_student,
+    _save_file,
+    application_link,
+)
+from .reputation import employer_stats_refresh
+
+
+def application_submit(
+    *,
+    posting: Posting,
+    student: User,
+    cover_note: str,
+    answers: dict | None = None,
+    portfolio_links: list[str] | str | None = None,
+    cv: UploadedFile | None = None,
+) -> Application:
+    """A student applies to a published posting (one open application per posting)."""
+    if not getattr(student, "is_student", False):
+        raise NotPermitted("Only students can apply.")
+    posting = Posting.objects.get(pk=posting.pk)
+    now = _now()
+    if posting.status != Posting.Status.PUBLISHED:
+        raise DomainError("This posting is not open for applications.", code="posting_not_open")
+    if posting.application_deadline <= now:
+        raise DomainError(
+            "The application deadline for this posting has passed.", code="deadline_passed"
+        )
+    if posting.seats_left <= 0:
+        raise DomainError(
+            "Every seat of this posting is taken: it no longer accepts applications.",
+            code="posting_full",
+        )
+    cover_note = _clean_text(
+        cover_note,
+        field="cover_note",
+        label="The cover note",
+        min_length=settings.APPLICATION_COVER_NOTE_MIN,
+        max_length=settings.APPLICATION_COVER_NOTE_MAX,
+    )
+    answers = answers or {}
+    stored: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for question in posting.questions.all():
+        answer = str(answers.get(str(question.pk), answers.get(question.pk, "")) or "").strip()
+        if question.required and not answer:
+            errors[f"answer_{question.pk}"] = ["Please answer this question."]
+        elif len(answer) > MAX_ANSWER:
+            errors[f"answer_{question.pk}"] = [f"At most {MAX_ANSWER} characters."]
+        stored[str(question.pk)] = answer
+    if errors:
+        raise DomainError(
+            "Please answer every required screening question.", code="answers", fields=errors
+        )
+    links = _clean_links(portfolio_links, field="portfolio_links", limit=5)
+    checked_cv = (
+        check_file(
+            cv, allowed=settings.CV_ALLOWED_TYPES, max_bytes=settings.CV_MAX_BYTES, field="cv"
+        )
+        if cv
+        else None
+    )
+    if Application.objects.filter(
+        posting=posting, student=student, status__in=Application.OPEN
+    ).exists():
+        raise DomainError("You have already applied to this posting.", code="already_applied")
+
+    saved: list[str] = []
+    storage = Application._meta.get_field("cv").storage
+    try:
+        with transaction.atomic():
+            application = Application(
+                posting=posting,
+                student=student,
+                cover_note=cover_note,
+                answers=stored,
+                portfolio_links=links,
+            )
+            if checked_cv:
+                _save_file(saved, application.cv, checked_cv)
+                application.cv_name = checked_cv.name
+            try:
+                with transaction.atomic():
+                    application.save()
+            except IntegrityError:
+                # Two tabs submitting at once: the database's one-open-application rule wins.
+                raise DomainError(
+                    "You have already applied to this posting.", code="already_applied"
+                ) from None
+            audit(action="application.submitted", target=application, actor=student)
+            notify_many(
+                recipients=_members(posting.employer_id),
+                kind="application.received",
+                title=f"New application from {student.display_name} for “{posting.title}”",
+                body=cover_note[:300],
+                link=application_link(application),
+                dedupe_key=f"application:{application.pk}:received",
+            )
+    except BaseException:
+        _delete_stored(storage, saved)
+        raise
+    return application
+
+
+@transaction.atomic
+def application_withdraw(*, application: Application, actor: User) -> Application:
+    application = _lock_application(application)
+    _require_student(actor, application.student_id, "withdraw this application")
+    if application.status == AppStatus.WITHDRAWN:
+        return application
+    status_move(application, AppStatus.WITHDRAWN, "application")
+    application.closed_at = _now()
+    application.save(update_fields=["status", "closed_at", "updated_at"])
+    audit(action="application.withdrawn", target=application, actor=actor)
+    reminder_cancel(key_prefix=f"application:{application.pk}:")
+    employer_stats_refresh(employer=application.posting.employer_id)
+    return application
