@@ -219,14 +219,20 @@ class Refund(_Attempted):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
+        # Stripe accepted it but answered ``pending`` or ``requires_action``: not refunded yet.
+        SUBMITTED = "submitted", "Sent: waiting for the bank"
         SUCCEEDED = "succeeded", "Refunded"
         FAILED = "failed", "Failed: waiting for review"
 
     TRANSITIONS: dict[str, set[str]] = {
         Status.PENDING: {Status.PROCESSING},
-        Status.PROCESSING: {Status.SUCCEEDED, Status.PENDING, Status.FAILED},
+        Status.PROCESSING: {Status.SUCCEEDED, Status.SUBMITTED, Status.PENDING, Status.FAILED},
+        # Moved only by what Stripe says (``refund.updated``/``refund.failed``, or a re-fetch).
+        Status.SUBMITTED: {Status.SUCCEEDED, Status.FAILED},
         Status.FAILED: {Status.PENDING},
-        Status.SUCCEEDED: set(),
+        # A card refund can still fail after it succeeded (the card was closed): Stripe puts the
+        # money back on the platform balance and the booking is reversed.
+        Status.SUCCEEDED: {Status.FAILED},
     }
 
     class Reason(models.TextChoices):
@@ -246,6 +252,10 @@ class Refund(_Attempted):
     milestone_ids = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Stripe's own word for the refund (pending, requires_action, succeeded, failed, canceled)
+    # and, when it failed, why (``failure_reason``).
+    provider_status = models.CharField(max_length=30, blank=True)
+    failure_reason = models.CharField(max_length=100, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
 

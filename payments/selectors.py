@@ -159,6 +159,10 @@ def staff_overview() -> dict:
         "failed_refunds": Refund.objects.filter(status=Refund.Status.FAILED).order_by(
             "-created_at"
         )[:50],
+        # Sent, but the bank has not confirmed them: not refunded yet, nothing to do unless old.
+        "submitted_refunds": Refund.objects.filter(status=Refund.Status.SUBMITTED).order_by(
+            "created_at"
+        )[:50],
     }
 
 

@@ -104,6 +104,7 @@ class RefundResult:
     status: str  # pending | succeeded | failed | canceled | requires_action
     payment_intent_id: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    failure_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -320,6 +320,7 @@ class StripeProvider(PaymentProvider):
             status=data.get("status") or "",
             payment_intent_id=data.get("payment_intent") or "",
             metadata=dict(data.get("metadata") or {}),
+            failure_reason=data.get("failure_reason") or "",
         )
 
     def refund_create(

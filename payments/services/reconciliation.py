@@ -14,12 +14,10 @@ from marketplace.core.audit import audit
 from notifications.services import notify_many
 
 from .. import selectors
-from ..models import Funding, ReconciliationIssue
+from ..models import Funding, ReconciliationIssue, Refund
 from ..providers import get_provider
 from ..providers.base import CheckoutSession, PaymentError
-from .attempts import (
-    _staff,
-)
+from .attempts import _staff
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +53,14 @@ def issue_resolve(*, issue: ReconciliationIssue, actor) -> ReconciliationIssue:
             issue.save(update_fields=["resolved_at", "resolved_by"])
             audit(action="payments.issue_resolved", target=issue, actor=actor)
     return issue
+
+
+# Which of Stripe's refund statuses agree with ours (a submitted refund may still be pending).
+AGREEING = {
+    Refund.Status.SUBMITTED: ("pending", "requires_action"),
+    Refund.Status.SUCCEEDED: ("succeeded",),
+    Refund.Status.FAILED: ("failed", "canceled"),
+}
 
 
 def ledger_reconcile(*, since: datetime | None = None) -> int:
@@ -108,7 +114,9 @@ def ledger_reconcile(*, since: datetime | None = None) -> int:
             for refund in funding.refunds.all():
                 if refund.refund_id:
                     remote = provider.refund_retrieve(refund.refund_id)
-                    if remote.amount != refund.amount or remote.status != "succeeded":
+                    if remote.amount != refund.amount or remote.status not in AGREEING.get(
+                        refund.status, ()
+                    ):
                         found.append(
                             f"refund #{refund.pk}: provider shows {remote.status} {remote.amount}, "
                             f"we recorded {refund.amount}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,13 +20,15 @@ from notifications.services import notify
 from .. import selectors
 from ..models import Funding, Payout, Refund
 from ..providers import get_provider
-from ..providers.base import PaymentError, ProviderUnavailable
+from ..providers.base import PaymentError, ProviderUnavailable, RefundResult
 from .attempts import CLAIM, Account, _attempts_restart, _backoff, _to_processing
 from .ledger import ledger_post
 from .payouts import payout_create
 from .reconciliation import issue_raise
 
 logger = logging.getLogger(__name__)
+# A refund Stripe left pending is fetched again this often, in case its webhook is lost.
+SUBMITTED_RECHECK = timedelta(hours=6)
 
 
 def _refund_create(
@@ -158,9 +161,14 @@ def dispute_settle(*, dispute: Dispute, actor=None) -> tuple[Payout | None, Refu
 def refund_execute(*, refund_id: int) -> Refund:
     """Send a refund through the provider (same three steps as a payout)."""
     now = timezone.now()
+    sent = Refund.objects.filter(pk=refund_id, status=Refund.Status.SUBMITTED)
+    if refund_object_id := sent.values_list("refund_id", flat=True).first():
+        # Sent already and waiting for the bank: only Stripe moves it (the webhook was lost).
+        refund_sync(refund_object_id=refund_object_id)
+        return Refund.objects.get(pk=refund_id)
     with transaction.atomic():
         refund = Refund.objects.select_for_update().select_related("funding").get(pk=refund_id)
-        if refund.status in (Refund.Status.SUCCEEDED, Refund.Status.FAILED):
+        if refund.status not in (Refund.Status.PENDING, Refund.Status.PROCESSING):
             return refund
         if (
             refund.status == Refund.Status.PROCESSING
@@ -192,111 +200,212 @@ def refund_execute(*, refund_id: int) -> Refund:
             idempotency_key=refund.idempotency_key,
         )
     except PaymentError as exc:
-        transient = isinstance(exc, ProviderUnavailable)
-        with transaction.atomic():
-            refund = Refund.objects.select_for_update().get(pk=refund_id)
-            if refund.status != Refund.Status.PROCESSING:
-                return refund
-            refund.last_error = (exc.detail or exc.message)[:2000]
-            refund.processing_since = None
-            if transient and refund.attempts < settings.PAYOUT_MAX_RETRIES:
-                status_move(refund, Refund.Status.PENDING, "refund")
-                refund.next_attempt_at = timezone.now() + _backoff(refund.attempts)
-            else:
-                status_move(refund, Refund.Status.FAILED, "refund")
-                refund.failed_at = timezone.now()
-                refund.next_attempt_at = None
-                issue_raise(
-                    key=f"refund:{refund.pk}:failed:{refund.attempts}",
-                    kind="refund_failed",
-                    description=f"Refund #{refund.pk} failed: {refund.last_error}",
-                    assignment=refund.assignment,
-                )
-            refund.save(
-                update_fields=[
-                    "status",
-                    "last_error",
-                    "processing_since",
-                    "next_attempt_at",
-                    "failed_at",
-                    "updated_at",
-                ]
-            )
-            audit(action=f"refund.{refund.status}", target=refund)
-        return refund
-    return refund_record(
-        refund_id=refund.pk, refund_object_id=result.id, amount=result.amount, status=result.status
-    )
+        return _refund_attempt_failed(refund_id=refund_id, error=exc)
+    return refund_record(refund_id=refund.pk, result=result)
 
 
-def refund_record(*, refund_id: int, refund_object_id: str, amount: int, status: str) -> Refund:
+def _refund_attempt_failed(*, refund_id: int, error: PaymentError) -> Refund:
+    transient = isinstance(error, ProviderUnavailable)
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("funding").get(pk=refund_id)
-        if refund.status == Refund.Status.SUCCEEDED:
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.PROCESSING:
             return refund
-        if amount != refund.amount or status in ("failed", "canceled"):
-            issue_raise(
-                key=f"refund:{refund_object_id}:{status}",
-                kind="refund_mismatch",
-                description=f"Provider refund {refund_object_id} for refund #{refund.pk} is "
-                f"{status} with {amount} minor units (expected {refund.amount}).",
-                assignment=refund.funding.assignment,
-            )
-            return refund
-        _to_processing(refund)
-        status_move(refund, Refund.Status.SUCCEEDED, "refund")
-        refund.refund_id = refund_object_id
-        refund.succeeded_at = timezone.now()
+        refund.last_error = (error.detail or error.message)[:2000]
         refund.processing_since = None
-        refund.next_attempt_at = None
-        refund.last_error = ""
+        if transient and refund.attempts < settings.PAYOUT_MAX_RETRIES:
+            status_move(refund, Refund.Status.PENDING, "refund")
+            refund.next_attempt_at = timezone.now() + _backoff(refund.attempts)
+        else:
+            status_move(refund, Refund.Status.FAILED, "refund")
+            refund.failed_at = timezone.now()
+            refund.next_attempt_at = None
+            issue_raise(
+                key=f"refund:{refund.pk}:failed:{refund.attempts}",
+                kind="refund_failed",
+                description=f"Refund #{refund.pk} failed: {refund.last_error}",
+                assignment=refund.assignment,
+            )
         refund.save(
             update_fields=[
                 "status",
-                "refund_id",
-                "succeeded_at",
+                "last_error",
                 "processing_since",
                 "next_attempt_at",
-                "last_error",
+                "failed_at",
                 "updated_at",
             ]
         )
-        ledger_post(
-            transaction_id=f"refund:{refund.pk}",
-            assignment=refund.funding.assignment,
-            currency=refund.currency,
-            lines={
-                Account.HELD: -(refund.amount - refund.fee_amount),
-                Account.PLATFORM_FEE: -refund.fee_amount,
-                Account.REFUNDS: refund.amount,
-            },
-            memo=f"Refund {refund_object_id} ({refund.get_reason_display()})",
-        )
-        audit(action="refund.succeeded", target=refund, amount=refund.amount)
-        if refund.funding.created_by_id:
-            notify(
-                recipient=refund.funding.created_by,
-                kind="payments.refunded",
-                title=f"Refund of {format_money(refund.amount, refund.currency)}",
-                body=f"{refund.get_reason_display()}: the money goes back to your payment method.",
-                link=reverse("payments:billing"),
-                dedupe_key=f"refund:{refund.pk}:succeeded",
-            )
+        audit(action=f"refund.{refund.status}", target=refund)
     return refund
 
 
+# Stripe's refund statuses: where each leaves our refund.
+_WAITING = ("pending", "requires_action")
+_FAILED = ("failed", "canceled")
+
+
+def refund_record(*, refund_id: int, result: RefundResult) -> Refund:
+    """Record what Stripe says about a refund (its answer to the create call, or a re-fetch).
+
+    Only ``succeeded`` books the refund and tells the employer. ``pending``/``requires_action``
+    leave it waiting for the bank (no booking, no message, re-checked later); ``failed`` and
+    ``canceled`` fail it and raise an issue for staff, also after it had succeeded.
+    """
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("funding").get(pk=refund_id)
+        if result.amount != refund.amount or (refund.refund_id and refund.refund_id != result.id):
+            issue_raise(
+                key=f"refund:{result.id}:mismatch",
+                kind="refund_mismatch",
+                description=f"Provider refund {result.id} for refund #{refund.pk} is "
+                f"{result.status} with {result.amount} minor units (expected {refund.amount}"
+                f"{f' as {refund.refund_id}' if refund.refund_id else ''}). Nothing was booked.",
+                assignment=refund.funding.assignment,
+            )
+            return refund
+        if result.status in _FAILED:
+            _refund_failed(refund, result)
+        elif result.status in _WAITING:
+            _refund_submitted(refund, result)
+        elif result.status == "succeeded":
+            _refund_succeeded(refund, result)
+    return refund
+
+
+def _refund_submitted(refund: Refund, result: RefundResult) -> None:
+    if refund.status not in (Refund.Status.PENDING, Refund.Status.PROCESSING):
+        if refund.provider_status != result.status:
+            refund.provider_status = result.status
+            refund.save(update_fields=["provider_status", "updated_at"])
+        return
+    _to_processing(refund)
+    status_move(refund, Refund.Status.SUBMITTED, "refund")
+    refund.refund_id = result.id
+    refund.provider_status = result.status
+    refund.processing_since = None
+    # Re-checked by the sweep in case the webhook that moves it never arrives.
+    refund.next_attempt_at = timezone.now() + SUBMITTED_RECHECK
+    refund.last_error = ""
+    refund.save(
+        update_fields=[
+            "status",
+            "refund_id",
+            "provider_status",
+            "processing_since",
+            "next_attempt_at",
+            "last_error",
+            "updated_at",
+        ]
+    )
+    audit(action="refund.submitted", target=refund, provider_status=result.status)
+
+
+def _refund_succeeded(refund: Refund, result: RefundResult) -> None:
+    if refund.status in (Refund.Status.SUCCEEDED, Refund.Status.FAILED):
+        return  # a stale answer: failed after success is only ever moved by ``failed``
+    if refund.status != Refund.Status.SUBMITTED:
+        _to_processing(refund)
+    status_move(refund, Refund.Status.SUCCEEDED, "refund")
+    refund.refund_id = result.id
+    refund.provider_status = result.status
+    refund.succeeded_at = timezone.now()
+    refund.processing_since = None
+    refund.next_attempt_at = None
+    refund.last_error = ""
+    refund.save(
+        update_fields=[
+            "status",
+            "refund_id",
+            "provider_status",
+            "succeeded_at",
+            "processing_since",
+            "next_attempt_at",
+            "last_error",
+            "updated_at",
+        ]
+    )
+    ledger_post(
+        transaction_id=f"refund:{refund.pk}",
+        assignment=refund.funding.assignment,
+        currency=refund.currency,
+        lines={
+            Account.HELD: -(refund.amount - refund.fee_amount),
+            Account.PLATFORM_FEE: -refund.fee_amount,
+            Account.REFUNDS: refund.amount,
+        },
+        memo=f"Refund {result.id} ({refund.get_reason_display()})",
+    )
+    audit(action="refund.succeeded", target=refund, amount=refund.amount)
+    if refund.funding.created_by_id:
+        notify(
+            recipient=refund.funding.created_by,
+            kind="payments.refunded",
+            title=f"Refund of {format_money(refund.amount, refund.currency)}",
+            body=f"{refund.get_reason_display()}: the money goes back to your payment method.",
+            link=reverse("payments:billing"),
+            dedupe_key=f"refund:{refund.pk}:succeeded",
+        )
+
+
+def _refund_failed(refund: Refund, result: RefundResult) -> None:
+    """Stripe failed or cancelled the refund: the money stays (or is back) on our balance."""
+    if refund.status == Refund.Status.FAILED:
+        return
+    was_booked = refund.status == Refund.Status.SUCCEEDED
+    if refund.status in (Refund.Status.PENDING, Refund.Status.PROCESSING):
+        _to_processing(refund)
+    status_move(refund, Refund.Status.FAILED, "refund")
+    refund.refund_id = result.id
+    refund.provider_status = result.status
+    refund.failure_reason = result.failure_reason[:100]
+    refund.failed_at = timezone.now()
+    refund.processing_since = None
+    refund.next_attempt_at = None
+    refund.save(
+        update_fields=[
+            "status",
+            "refund_id",
+            "provider_status",
+            "failure_reason",
+            "failed_at",
+            "processing_since",
+            "next_attempt_at",
+            "updated_at",
+        ]
+    )
+    if was_booked:
+        # Stripe returned the money to the platform balance: undo the refund's booking.
+        ledger_post(
+            transaction_id=f"refund:{refund.pk}:failed",
+            assignment=refund.funding.assignment,
+            currency=refund.currency,
+            lines={
+                Account.HELD: refund.amount - refund.fee_amount,
+                Account.PLATFORM_FEE: refund.fee_amount,
+                Account.REFUNDS: -refund.amount,
+            },
+            memo=f"Refund {result.id} failed after it succeeded",
+        )
+    audit(action="refund.failed", target=refund, reason=refund.failure_reason)
+    reason = result.failure_reason or result.status
+    issue_raise(
+        key=f"refund:{refund.pk}:provider-failed:{result.id}",
+        kind="refund_failed",
+        description=f"Refund #{refund.pk} of {format_money(refund.amount, refund.currency)} "
+        f"({refund.get_reason_display().lower()}) was {result.status} by the provider "
+        f"({reason}). The money is back on the platform balance: reach the employer for "
+        "another way to pay it back, then retry the refund or resolve this issue.",
+        assignment=refund.funding.assignment,
+    )
+
+
 def refund_sync(*, refund_object_id: str) -> str:
+    """A ``refund.*`` event (or the sweep's re-check): re-fetch the refund and record it."""
     result = get_provider().refund_retrieve(refund_object_id)
     refund_id = result.metadata.get("refund_id", "")
     if not refund_id.isdigit() or not Refund.objects.filter(pk=refund_id).exists():
         return f"no refund of ours for {result.id}"
-    if result.status == "succeeded":
-        refund_record(
-            refund_id=int(refund_id),
-            refund_object_id=result.id,
-            amount=result.amount,
-            status=result.status,
-        )
+    refund_record(refund_id=int(refund_id), result=result)
     return f"refund #{refund_id} is {result.status}"
 
 

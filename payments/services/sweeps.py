@@ -83,16 +83,20 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
     with transaction.atomic():
         refunds = list(
             Refund.objects.select_for_update(skip_locked=True)
-            .filter(status=Refund.Status.PENDING, next_attempt_at__lte=now)
+            .filter(
+                status__in=[Refund.Status.PENDING, Refund.Status.SUBMITTED],
+                next_attempt_at__lte=now,
+            )
             .order_by("next_attempt_at")[:batch]
         ) + list(
             Refund.objects.select_for_update(skip_locked=True)
             .filter(status=Refund.Status.PROCESSING, processing_since__lt=now - lease)
             .order_by("processing_since")[:batch]
         )
-        Refund.objects.filter(pk__in=[r.pk for r in refunds], status=Refund.Status.PENDING).update(
-            next_attempt_at=now + CLAIM
-        )
+        Refund.objects.filter(
+            pk__in=[r.pk for r in refunds],
+            status__in=[Refund.Status.PENDING, Refund.Status.SUBMITTED],
+        ).update(next_attempt_at=now + CLAIM)
         for refund in refunds:
             execute_refund.delay_on_commit(refund.pk)
         result.refunds_enqueued = len(refunds)

@@ -61,6 +61,9 @@ HANDLERS = {
     "transfer.reversed": lambda oid: payout_transfer_sync(transfer_id=oid),
     "refund.created": lambda oid: refund_sync(refund_object_id=oid),
     "refund.updated": lambda oid: refund_sync(refund_object_id=oid),
+    "refund.failed": lambda oid: refund_sync(refund_object_id=oid),
+    # The older name of ``refund.updated`` (accounts on earlier API versions send it).
+    "charge.refund.updated": lambda oid: refund_sync(refund_object_id=oid),
 }
 
 

@@ -71,3 +71,16 @@ def fund_through_stripe(stripe_api, *, milestones=(30000,)):
     services.payout_account_sync(account_id=account.account_id)
     assert Funding.objects.get(pk=funding.pk).status == Funding.Status.PAID
     return assignment
+
+
+def post_event(client, payload: bytes):
+    """Deliver a Stripe event to the webhook endpoint, signed with the test secret."""
+    from .conftest import WEBHOOK_SECRET
+    from .stripe_standin import sign
+
+    return client.post(
+        "/webhooks/stripe/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload, WEBHOOK_SECRET),
+    )

@@ -4,6 +4,9 @@ A threaded ``http.server`` on 127.0.0.1 with state for the whole flow: connected
 account links, Checkout Sessions (with their payment intent and charge), transfers (listable by
 transfer group), refunds. It behaves like Stripe where our code depends on it:
 
+- refunds can be answered ``pending``/``requires_action`` (``answer_refunds``) and settled
+  later, to ``succeeded`` or ``failed`` (``settle_refund``, which returns the event's object);
+
 - form-encoded bodies with nested keys (``line_items[0][price_data][currency]``) are parsed back;
 - the ``Idempotency-Key`` header replays the first response for the same key (24 h at Stripe;
   ``forget_idempotency_keys()`` simulates them running out);
@@ -79,6 +82,9 @@ class State:
     transfers: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
     idempotency: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    # The status each next refund is created with (Stripe answers ``pending`` for many payment
+    # methods, ``requires_action`` when it needs the customer's details); then ``succeeded``.
+    refund_answers: list[str] = field(default_factory=list)
 
 
 ERRORS = {
@@ -175,6 +181,25 @@ class StripeStandIn:
             intent = self.state.intents[session["payment_intent"]]
             intent.update(status="succeeded", latest_charge=_id("ch"))
             session["payment_status"] = "paid"
+
+    def answer_refunds(self, status: str, *, times: int = 1) -> None:
+        """The next ``times`` refunds are created ``pending``/``requires_action``/``failed``."""
+        with self.lock:
+            self.state.refund_answers.extend([status] * times)
+
+    def settle_refund(self, refund_id: str, status: str, *, failure_reason: str = "") -> dict:
+        """What the bank's answer does to a refund (the object of ``refund.updated``/``.failed``).
+
+        A failed refund names why (``failure_reason``) and gets a balance transaction giving
+        the money back to the platform; it can fail even after it had succeeded.
+        """
+        with self.lock:
+            refund = self.state.refunds[refund_id]
+            refund.update(status=status, next_action=None)
+            if status == "failed":
+                refund["failure_reason"] = failure_reason or "expired_or_canceled_card"
+                refund["failure_balance_transaction"] = _id("txn")
+            return dict(refund)
 
     def set_account(self, account_id: str, *, ready: bool) -> dict:
         with self.lock:
@@ -424,8 +449,11 @@ class StripeStandIn:
         if intent is None:
             return _missing("payment_intent", params.get("payment_intent"))
         amount = int(params.get("amount") or intent["amount"])
+        # Failed and canceled refunds give the amount back: it can be refunded again.
         refunded = sum(
-            r["amount"] for r in self.state.refunds.values() if r["payment_intent"] == intent["id"]
+            r["amount"]
+            for r in self.state.refunds.values()
+            if r["payment_intent"] == intent["id"] and r["status"] not in ("failed", "canceled")
         )
         if refunded + amount > intent["amount"]:
             return 400, {
@@ -436,13 +464,23 @@ class StripeStandIn:
                 }
             }
         refund_id = _id("re")
+        status = self.state.refund_answers.pop(0) if self.state.refund_answers else "succeeded"
         refund = {
             "id": refund_id,
             "object": "refund",
             "amount": amount,
             "currency": intent["currency"],
             "payment_intent": intent["id"],
-            "status": "succeeded",
+            "charge": intent.get("latest_charge"),
+            "balance_transaction": _id("txn"),
+            "created": int(time.time()),
+            "status": status,
+            "failure_reason": "unknown" if status == "failed" else None,
+            "next_action": (
+                {"type": "display_details", "display_details": {"email_sent": {}}}
+                if status == "requires_action"
+                else None
+            ),
             "metadata": params.get("metadata", {}),
         }
         self.state.refunds[refund_id] = refund

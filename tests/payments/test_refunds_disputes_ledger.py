@@ -286,10 +286,16 @@ def test_a_paid_payout_cannot_be_retried(funded, on_commit):
 
 
 def test_money_that_moved_stays_moved():
-    """Terminal states have no way out: a paid payout, a paid funding, a refund that succeeded."""
+    """Terminal states have no way out: a paid payout, a paid funding. A refund that succeeded
+    can only fail (Stripe fails a card refund after success when the card was closed), and a
+    refund waiting for the bank moves only to what the bank says."""
     assert Payout.TRANSITIONS[Payout.Status.PAID] == set()
     assert Funding.TRANSITIONS[Funding.Status.PAID] == set()
-    assert Refund.TRANSITIONS[Refund.Status.SUCCEEDED] == set()
+    assert Refund.TRANSITIONS[Refund.Status.SUCCEEDED] == {Refund.Status.FAILED}
+    assert Refund.TRANSITIONS[Refund.Status.SUBMITTED] == {
+        Refund.Status.SUCCEEDED,
+        Refund.Status.FAILED,
+    }
     # Failures go back round only through "pending" (a staff retry).
     assert Payout.TRANSITIONS[Payout.Status.FAILED] == {Payout.Status.PENDING}
     assert Refund.TRANSITIONS[Refund.Status.FAILED] == {Refund.Status.PENDING}
