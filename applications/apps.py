@@ -13,6 +13,12 @@ class ApplicationsConfig(AppConfig):
         register_panel("applications.student", student_panel, order=20)
         register_panel("applications.employer", employer_panel, order=20)
 
+        from postings.parts import register_detail_part
+
+        from .views import apply_part
+
+        register_detail_part("applications.apply", apply_part, order=10)
+
         from notifications.calendar import register_source
 
         from .selectors import calendar_events_for

@@ -106,6 +106,23 @@ def apply(request, posting_pk: int):
     )
 
 
+def apply_part(request, posting: Posting):
+    """On a posting's page, for a student: the application form itself (one screen from the
+    posting to "sent"), or the application they already sent."""
+    user = request.user
+    if not user.is_authenticated or not user.is_student or user.is_staff:
+        return None
+    existing = (
+        Application.objects.filter(posting=posting, student=user).order_by("-created_at").first()
+    )
+    if existing is not None and existing.status in Application.OPEN:
+        return "applications/_apply_part.html", {"existing": existing, "posting": posting}
+    if _apply_blocker(posting):
+        return None
+    form = ApplyForm(posting=posting)
+    return "applications/_apply_part.html", {"form": form, "posting": posting}
+
+
 @student_required
 def my_applications(request):
     return render(

@@ -35,6 +35,7 @@ from .forms import (
 from .markdown import render_markdown
 from .models import Format, Posting
 from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidCursor, paginate
+from .parts import render_detail_parts
 
 
 def staff_required(view):
@@ -145,6 +146,7 @@ def posting_detail(request, pk: int):
         "is_member": is_member,
         "can_moderate": bool(user and user.is_staff),
         "pay_floor": rules.pay_floor(),
+        "parts": render_detail_parts(request, posting),
     }
     if is_member or context["can_moderate"]:
         values = rules.Values.of(posting)

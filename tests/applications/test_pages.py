@@ -310,3 +310,24 @@ def test_pipeline_shortlist_returns_to_the_pipeline(client):
         reverse("applications:move", args=[application.pk, "shortlist"]), {"next": url}
     )
     assert response["Location"] == url
+
+
+# --- Applying from the posting's page ----------------------------------------------------------
+
+
+def test_a_student_applies_from_the_postings_page_and_then_sees_the_application(client):
+    posting = PostingFactory(questions=[{"text": "Which tools?", "required": True}])
+    student = StudentFactory()
+    client.force_login(student)
+    page = client.get(f"/postings/{posting.pk}/").content.decode()
+    assert "Send application" in page and "Which tools?" in page
+    question = posting.questions.get()
+    sent = client.post(
+        f"/apply/{posting.pk}/",
+        {"cover_note": "I cleaned survey data for two clubs. " * 3, f"answer_{question.pk}": "R"},
+    )
+    application = Application.objects.get(posting=posting, student=student)
+    assert sent["Location"] == f"/applications/{application.pk}/"
+    page = client.get(f"/postings/{posting.pk}/").content.decode()
+    assert "Send application" not in page
+    assert f'href="/applications/{application.pk}/">See your application</a>' in page

@@ -67,7 +67,8 @@ def test_log_in_to_apply_and_a_closed_posting(page):
 
     page.goto(f"/postings/{posting.pk}/")
     page.get_by_role("link", name="Apply", exact=True).click()
-    expect(page.get_by_role("heading", name="Apply to “Survey analysis”")).to_be_visible()
+    expect(page.get_by_role("heading", name="Apply", exact=True)).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Send application")).to_be_visible()
 
     page.goto(f"/postings/{closed.pk}/")
     expect(page.get_by_role("heading", name="Old survey work")).to_be_visible()
