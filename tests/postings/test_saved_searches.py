@@ -16,10 +16,12 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from marketplace.core.errors import DomainError, NotPermitted
 from notifications.models import Notification
 from postings import services, tasks
 from postings.filters import InvalidFilters, canonical_query
 from postings.models import SavedSearch, SavedSearchHit, Skill
+from postings.services import saved_searches
 from tests.factories import (
     EmployerUserFactory,
     PostingFactory,
@@ -103,7 +105,7 @@ def test_garbage_filters_are_refused_clearly(filters, words):
         canonical_query(filters)
     assert words in "; ".join(exc.value.messages)
     student = StudentFactory()
-    with pytest.raises(services.DomainError) as exc:
+    with pytest.raises(DomainError) as exc:
         save(student, **filters)
     assert exc.value.code == "invalid_filters"
     assert exc.value.message.startswith("This search cannot be saved:")
@@ -183,7 +185,7 @@ def test_at_most_the_limit_per_student(client, settings):
     student = StudentFactory()
     save(student, q="one")
     save(student, q="two")
-    with pytest.raises(services.DomainError) as exc:
+    with pytest.raises(DomainError) as exc:
         save(student, q="three")
     assert exc.value.code == "limit_reached"
     client.force_login(student)
@@ -211,7 +213,7 @@ def test_another_students_saved_search_is_404_and_stays(client):
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert api.get(URL).json() == []
     assert SavedSearch.objects.filter(pk=search.pk).exists()
-    with pytest.raises(services.NotPermitted):
+    with pytest.raises(NotPermitted):
         services.saved_search_delete(saved_search=search, actor=other)
 
 
@@ -360,7 +362,7 @@ def test_a_posting_committed_after_a_digest_with_an_earlier_time_comes_next_day(
 
 @digest_db
 def test_one_digest_per_saved_search_listing_many_postings(clock, monkeypatch):
-    monkeypatch.setattr(services, "DIGEST_LISTED", 3)
+    monkeypatch.setattr(saved_searches, "DIGEST_LISTED", 3)
     student = StudentFactory()
     a = save(student, name="Surveys", q="survey")
     save(student, name="Everything")
