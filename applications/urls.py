@@ -20,6 +20,7 @@ urlpatterns = [
     path("assignments/<int:pk>/record/", views.record_visibility, name="record_visibility"),
     path("assignments/<int:pk>/invite/", views.reinvite, name="reinvite"),
     path("milestones/<int:milestone_pk>/submit/", views.submit, name="submit"),
+    path("milestones/<int:pk>/status/", views.milestone_status, name="milestone_status"),
     path("milestones/<int:pk>/<str:move>/", views.milestone_move, name="milestone_move"),
     path("deliverables/<int:pk>/download/", views.file_download, name="file"),
     path("record/<slug:slug>/", views.record, name="record"),

@@ -15,6 +15,8 @@ from accounts.selectors import employer_for_user
 from accounts.views import employer_required, student_required
 from marketplace.core.errors import DomainError
 from marketplace.core.http import safe_next_url
+from marketplace.core.money import format_money
+from postings.markdown import render_markdown
 from postings.models import Posting
 from postings.selectors import posting_get_owned, posting_get_visible
 
@@ -309,6 +311,9 @@ def assignment_detail(request, pk: int):
         {
             "assignment": assignment,
             "posting": assignment.posting,
+            "brief_html": render_markdown(assignment.posting.description),
+            "criteria_html": render_markdown(assignment.posting.acceptance_criteria),
+            "settled": SETTLED,
             "role": role,
             "milestones": milestones,
             "can_cancel": assignment.is_open and not has_work and role in (STUDENT, EMPLOYER),
@@ -378,7 +383,7 @@ def milestone_move(request, pk: int, move: str):
     try:
         if move == "approve":
             services.milestone_approve(milestone=milestone, actor=request.user)
-            messages.success(request, f"“{milestone.title}” is approved.")
+            messages.success(request, _approved_message(milestone))
         elif move == "revision":
             form = RevisionForm(request.POST)
             if not form.is_valid():
@@ -398,6 +403,33 @@ def milestone_move(request, pk: int, move: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("applications:assignment", args=[milestone.assignment_id]))
+
+
+def _approved_message(milestone) -> str:
+    """Says what approving did: the amount released and to whom (nothing to pay for credit)."""
+    assignment = milestone.assignment
+    if not milestone.amount:
+        return f"“{milestone.title}” is approved."
+    amount = format_money(milestone.amount, assignment.currency)
+    return (
+        f"“{milestone.title}” is approved: {amount} released to {assignment.student.display_name}."
+    )
+
+
+# Milestone statuses after which nothing more happens to show (the status poll stops).
+SETTLED = {"paid", "resolved", "open", "revision_requested", "disputed"}
+
+
+@login_required
+def milestone_status(request, pk: int):
+    """The milestone's status, for the assignment page to update itself (htmx, every few
+    seconds) while a submission waits for review or an approved milestone waits to be paid."""
+    milestone, _role = selectors.milestone_get_for_user(pk=pk, user=request.user)
+    return render(
+        request,
+        "applications/_milestone_status.html",
+        {"m": milestone, "assignment": milestone.assignment, "settled": SETTLED},
+    )
 
 
 @login_required

@@ -331,3 +331,58 @@ def test_a_student_applies_from_the_postings_page_and_then_sees_the_application(
     page = client.get(f"/postings/{posting.pk}/").content.decode()
     assert "Send application" not in page
     assert f'href="/applications/{application.pk}/">See your application</a>' in page
+
+
+# --- The assignment page: the brief, approving with the amount, a status that updates itself ---
+
+
+def test_the_assignment_page_holds_the_brief_and_disputes_wait_for_work(client):
+    from tests.applications.factories import active_assignment, employer_of, first_milestone, submit
+
+    assignment = active_assignment(
+        description="Count the **hedgehogs**.", acceptance_criteria="A table of _sightings_."
+    )
+    client.force_login(assignment.student)
+    url = reverse("applications:assignment", args=[assignment.pk])
+    html = client.get(url).content.decode()
+    assert "<strong>hedgehogs</strong>" in html and "<em>sightings</em>" in html
+    assert "Open a dispute" not in html  # nothing submitted yet: nothing to dispute
+    submit(first_milestone(assignment))
+    client.force_login(employer_of(assignment.posting))
+    html = client.get(url).content.decode()
+    assert "Something wrong? Open a dispute" in html
+
+
+def test_approving_names_the_amount_and_who_receives_it(client):
+    from tests.applications.factories import active_assignment, employer_of, first_milestone, submit
+
+    assignment = active_assignment(amount=30000, milestones=[("Report", 24, 30000)])
+    milestone = first_milestone(assignment)
+    submit(milestone)
+    client.force_login(employer_of(assignment.posting))
+    url = reverse("applications:assignment", args=[assignment.pk])
+    html = client.get(url).content.decode()
+    assert ">Approve and release 300.00 USD</button>" in html
+    assert f'data-confirm="Release 300.00 USD to {assignment.student.display_name}' in html
+    response = client.post(
+        reverse("applications:milestone_move", args=[milestone.pk, "approve"]), follow=True
+    )
+    name = assignment.student.display_name
+    assert f"is approved: 300.00 USD released to {name}." in response.content.decode()
+
+
+def test_the_milestone_status_asks_again_until_it_is_settled(client):
+    from tests.applications.factories import active_assignment, first_milestone, submit
+
+    assignment = active_assignment(amount=30000, milestones=[("Report", 24, 30000)])
+    milestone = first_milestone(assignment)
+    submit(milestone)
+    client.force_login(assignment.student)
+    url = reverse("applications:milestone_status", args=[milestone.pk])
+    waiting = client.get(url).content.decode()
+    assert f'hx-get="{url}"' in waiting and "Submitted for review" in waiting
+    Milestone.objects.filter(pk=milestone.pk).update(status="paid")
+    paid = client.get(url).content.decode()
+    assert "hx-get" not in paid and "Paid" in paid
+    client.force_login(StudentFactory())
+    assert client.get(url).status_code == 404

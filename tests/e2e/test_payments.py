@@ -66,8 +66,10 @@ def test_fund_deliver_approve_and_get_paid(page, settings):
     # The employer approves it.
     login(page, employer.email, PASSWORD)
     page.goto(f"/assignments/{assignment.pk}/")
-    page.get_by_role("button", name="Approve").click()
-    page.wait_for_load_state()
+    # The button names the amount and asks before releasing it.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Approve and release 200.00 USD").click()
+    page.get_by_text("released to").wait_for()
     log_out(page)
 
     # The student sees the payout paid.
