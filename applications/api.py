@@ -60,6 +60,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     serializer_class = ApplicationSerializer
     pagination_class = NewestFirst
     parser_classes = PARSERS
+    costly_writes = {"create": "applications"}
     filterset_fields = ["status", "posting"]
 
     def get_queryset(self):
@@ -311,6 +312,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Ge
 
     serializer_class = ThreadMessageSerializer
     pagination_class = NewestFirst
+    costly_writes = {"create": "messages"}
     filter_backends: list = []
 
     def get_queryset(self):

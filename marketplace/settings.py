@@ -246,7 +246,24 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min"},
+    # Throttling (marketplace/core/throttling.py): per anonymous IP, per user, and per user for
+    # the writes that cost others (new postings, applications, messages, reports).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "marketplace.core.throttling.AnonThrottle",
+        "marketplace.core.throttling.UserThrottle",
+        "marketplace.core.throttling.CostlyWriteThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="120/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "postings": env.str("API_THROTTLE_POSTINGS", default="20/hour"),
+        "applications": env.str("API_THROTTLE_APPLICATIONS", default="30/hour"),
+        "messages": env.str("API_THROTTLE_MESSAGES", default="60/hour"),
+        "reports": env.str("API_THROTTLE_REPORTS", default="10/hour"),
+    },
+    # Proxies in front of the app: 0 takes REMOTE_ADDR as the client (an X-Forwarded-For that a
+    # client sends itself cannot pick a fresh bucket); behind one proxy set 1.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Micro-internship marketplace API",

@@ -94,6 +94,7 @@ class PostingListView(APIView):
     """Published postings: filter, search (ranked on PostgreSQL) and page with a cursor."""
 
     permission_classes = [permissions.AllowAny]
+    costly_writes = {"post": "postings"}
     filterset_class = PostingFilter
     content_negotiation_class = FilterFormatNegotiation
 
@@ -251,6 +252,7 @@ def _moderation_action(name: str, service, *, with_reason: bool, description: st
 
 class PostingReportView(APIView):
     permission_classes = [permissions.IsAuthenticated]
+    costly_writes = {"post": "reports"}
 
     @extend_schema(
         operation_id="postings_report",
