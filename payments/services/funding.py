@@ -244,15 +244,8 @@ def funding_confirm(*, session_id: str) -> Funding | None:
             memo=f"Checkout {session.id}",
         )
         audit(action="funding.paid", target=funding, total=funding.total_amount)
-        if funding.created_by_id:
-            notify(
-                recipient=funding.created_by,
-                kind="assignment.funded",
-                title=f"Payment received: {format_money(funding.total_amount, funding.currency)}",
-                body=f"The assignment “{funding.assignment}” is funded and can start.",
-                link=reverse("payments:receipt", args=[funding.pk]),
-                dedupe_key=f"funding:{funding.pk}:paid",
-            )
+        # No notification of our own: assignment_mark_funded tells the student and every member
+        # of the employer (the payer too) once; a second "funded" from here was a duplicate.
         assignment = Assignment.objects.select_for_update().get(pk=funding.assignment_id)
         if assignment.status == Assignment.Status.CANCELLED:
             # Paid after the assignment was cancelled: everything goes back.
