@@ -7,7 +7,10 @@ Every 4xx answer has the same body::
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.http import Http404
+from django_filters import filters, filterset
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -22,6 +25,22 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-created_at"
+
+
+class IdFilterSet(filterset.FilterSet):
+    """A filter on a related object takes its id and is never checked for existence: a filter
+    on another user's object and one on a missing id both give an empty list (django-filter's
+    default choice field answered 400 for the missing one only, telling which ids exist)."""
+
+    FILTER_DEFAULTS = {
+        **filterset.FILTER_FOR_DBFIELD_DEFAULTS,
+        models.ForeignKey: {"filter_class": filters.NumberFilter},
+        models.OneToOneField: {"filter_class": filters.NumberFilter},
+    }
+
+
+class FilterBackend(DjangoFilterBackend):
+    filterset_base = IdFilterSet
 
 
 def _flatten(detail) -> str:
