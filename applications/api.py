@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
 from marketplace.core.api import CursorPagination
-from marketplace.core.errors import NotPermitted
+from marketplace.core.errors import AlreadyExists, NotPermitted
 from postings.selectors import posting_get_visible
 
 from . import selectors, services
@@ -291,9 +291,14 @@ class RatingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
     def create(self, request):
         data = RatingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        assignment, _role = selectors.assignment_get_for_user(
+        assignment, role = selectors.assignment_get_for_user(
             pk=data.validated_data["assignment"], user=request.user
         )
+        existing = selectors.rating_given(assignment=assignment, role=role)
+        if existing is not None:
+            raise AlreadyExists(
+                "You have rated this assignment already.", existing=RatingSerializer(existing).data
+            )
         rating = services.rating_create(
             assignment=assignment,
             actor=request.user,

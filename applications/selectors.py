@@ -555,3 +555,14 @@ def calendar_events_for(user) -> list:
             )
         )
     return events
+
+
+def rating_given(*, assignment: Assignment, role: str) -> Rating | None:
+    """The rating this side (student or employer) gave on the assignment, if any."""
+    direction = {
+        STUDENT: Rating.Direction.BY_STUDENT,
+        EMPLOYER: Rating.Direction.BY_EMPLOYER,
+    }.get(role)
+    if direction is None:
+        return None
+    return assignment.ratings.filter(direction=direction).first()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.text import get_valid_filename
 
@@ -114,11 +115,15 @@ def check_file(
     upload: UploadedFile, *, allowed: list[str], max_bytes: int, field: str = "files"
 ) -> CheckedFile:
     """The checked file, or a ``DomainError`` naming the file and what is wrong with it."""
-    name = get_valid_filename(upload.name or "file")[:200] or "file"
     shown = upload.name or "The file"
 
     def refuse(message: str, code: str):
         raise DomainError(message, code=code, fields={field: [message]})
+
+    try:
+        name = get_valid_filename(upload.name or "file")[:200] or "file"
+    except SuspiciousFileOperation:  # nothing usable in the name ("   ", "..")
+        refuse(f"“{shown}” is not a usable file name; rename the file.", "file_name_invalid")
 
     if not upload.size:
         refuse(f"“{shown}” is empty.", "file_empty")

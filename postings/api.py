@@ -16,7 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
-from marketplace.core.errors import NotPermitted
+from marketplace.core.errors import AlreadyExists, NotPermitted
 
 from . import rules, selectors, services
 from .cache import cache_anonymous
@@ -265,6 +265,12 @@ class PostingReportView(APIView):
         posting = selectors.posting_get_visible(pk=pk, user=request.user)
         serializer = ReportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        existing = selectors.report_open_by(posting=posting, user=request.user)
+        if existing is not None:
+            raise AlreadyExists(
+                "You have reported this posting already; a moderator will look at it.",
+                existing=ReportResultSerializer(existing).data,
+            )
         report = services.posting_report(
             posting=posting, reporter=request.user, reason=serializer.validated_data["reason"]
         )

@@ -169,3 +169,8 @@ def saved_search_get_own(*, pk: int, user: User) -> SavedSearch:
         return saved_searches_of(user=user).get(pk=pk)
     except (SavedSearch.DoesNotExist, ValueError, TypeError):
         raise Http404("No such saved search.") from None
+
+
+def report_open_by(*, posting: Posting, user: User):
+    """``user``'s open (not yet resolved) report of ``posting``, if any."""
+    return posting.reports.filter(reporter=user, resolved_at__isnull=True).first()

@@ -5,7 +5,7 @@ Every 4xx answer has the same body::
     {"message": "...", "code": "...", "fields": {"field": ["..."]}}
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.http import Http404
@@ -15,7 +15,9 @@ from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError
+from .errors import AlreadyExists, DomainError
+
+INVALID_CURSOR = "The page link is not valid; start again from the first page."
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -25,6 +27,13 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "-created_at"
+
+    def decode_cursor(self, request):
+        # DRF answers a bad cursor with 404; it is bad input (400), as on the postings list.
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
 
 
 class IdFilterSet(filterset.FilterSet):
@@ -53,12 +62,22 @@ def _flatten(detail) -> str:
     return str(detail)
 
 
+def _error(message: str, code: str, status: int) -> Response:
+    return Response({"message": message, "code": code, "fields": {}}, status=status)
+
+
 def exception_handler(exc, context):
+    # Django raises these while reading the body (DATA_UPLOAD_MAX_MEMORY_SIZE, a multipart part
+    # it will not read): without this they became Django's HTML 400 page.
+    if isinstance(exc, RequestDataTooBig):
+        return _error("The request body is too large.", "too_large", 413)
+    if isinstance(exc, SuspiciousOperation):
+        return _error("The request was refused as malformed.", "bad_request", 400)
     if isinstance(exc, DomainError):
-        return Response(
-            {"message": exc.message, "code": exc.code, "fields": exc.fields},
-            status=exc.status_code,
-        )
+        body = {"message": exc.message, "code": exc.code, "fields": exc.fields}
+        if isinstance(exc, AlreadyExists):
+            body["existing"] = exc.existing
+        return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         exc = exceptions.ValidationError(fields or {"non_field_errors": exc.messages})

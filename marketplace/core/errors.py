@@ -23,6 +23,18 @@ class InvalidTransition(DomainError):
     status_code = 409
 
 
+class AlreadyExists(DomainError):
+    """Creating what exists already (a second rating, a second open report): the API answers
+    409 with the existing object under ``existing``, never 201 with other values."""
+
+    code = "exists"
+    status_code = 409
+
+    def __init__(self, message: str, *, existing: dict):
+        super().__init__(message)
+        self.existing = existing
+
+
 class NotPermitted(DomainError):
     """The acting user may not do this to this object."""
 

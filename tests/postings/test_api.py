@@ -138,7 +138,7 @@ def test_reports_through_the_api(api, settings):
     api.force_authenticate(first)
     assert api.post(f"{URL}{posting.pk}/reports/", {"reason": ""}).status_code == 400
     assert api.post(f"{URL}{posting.pk}/reports/", {"reason": "Fee."}).status_code == 201
-    assert api.post(f"{URL}{posting.pk}/reports/", {"reason": "Fee."}).status_code == 201
+    assert api.post(f"{URL}{posting.pk}/reports/", {"reason": "Fee."}).status_code == 409
     assert Report.objects.count() == 1  # the same user reporting again counts once
     api.force_authenticate(StudentFactory())
     api.post(f"{URL}{posting.pk}/reports/", {"reason": "Asks for money."})
