@@ -98,6 +98,9 @@ class Funding(models.Model):
     # Stripe's hosted page, or the test provider's local page (a path).
     checkout_url = models.CharField(max_length=2000, blank=True)
     checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    # Every session ever opened for this funding, oldest first: once one is paid, the others
+    # are expired so that nobody can pay twice.
+    checkout_sessions = models.JSONField(default=list, blank=True)
     payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     # The charge every transfer of this assignment uses as its source_transaction.
     charge_id = models.CharField(max_length=255, unique=True, null=True, blank=True)

@@ -45,6 +45,11 @@ def dispute_resolved(dispute_id: int) -> None:
         services.dispute_settle(dispute=dispute)
 
 
+@shared_task(name="payments.expire_other_sessions", acks_late=True)
+def expire_other_sessions(funding_id: int) -> list[str]:
+    return services.funding_expire_other_sessions(funding_id=funding_id)
+
+
 @shared_task(name="payments.sweep")
 def sweep() -> dict:
     return vars(services.payments_sweep())

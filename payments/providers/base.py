@@ -155,8 +155,13 @@ class PaymentProvider(ABC):
     def checkout_retrieve(self, session_id: str) -> CheckoutSession: ...
 
     @abstractmethod
-    def checkout_expire(self, session_id: str) -> None:
-        """Close an open session so that it can no longer be paid (no-op when not open)."""
+    def checkout_expire(self, session_id: str) -> CheckoutSession:
+        """Close an open session so that it can no longer be paid, and return it as it now is.
+
+        A session that is not open (already expired, or completed: paid or paying) is returned
+        unchanged; so is one completed while we asked. Only ``status == "expired"`` in the
+        answer means nobody can pay it any more.
+        """
 
     # --- Transfers to connected accounts -------------------------------------------------------
     @abstractmethod

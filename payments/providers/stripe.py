@@ -239,16 +239,26 @@ class StripeProvider(PaymentProvider):
         )
         return self._session(_dict(session))
 
-    def checkout_expire(self, session_id: str) -> None:
+    def checkout_expire(self, session_id: str) -> CheckoutSession:
         session = self.checkout_retrieve(session_id)
-        if session.status == "open":
-            self._call(
+        if session.status != "open":
+            return session
+        try:
+            expired = self._call(
                 "checkout expire",
                 self.client.v1.checkout.sessions.expire,
                 session_id,
                 None,
                 {"idempotency_key": f"expire:{session_id}"},
             )
+        except ProviderError:
+            # Stripe refuses to expire a session that is no longer open: the customer may have
+            # completed it between our two calls. The session's own state says which.
+            session = self.checkout_retrieve(session_id)
+            if session.status != "open":
+                return session
+            raise
+        return self._session(_dict(expired))
 
     # --- Transfers -----------------------------------------------------------------------------
     @staticmethod

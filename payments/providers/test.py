@@ -250,11 +250,12 @@ class TestProvider(PaymentProvider):
         event = self._event("checkout.session.completed", {"object": "checkout.session", **session})
         return session["success_url"], event
 
-    def checkout_expire(self, session_id: str) -> None:
+    def checkout_expire(self, session_id: str) -> CheckoutSession:
         session = _get("checkout_session", session_id)
         if session["status"] == "open":
             session["status"] = "expired"
             _save("checkout_session", session_id, session)
+        return self._session(session)
 
     # --- Transfers -----------------------------------------------------------------------------
     @staticmethod

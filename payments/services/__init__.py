@@ -13,7 +13,13 @@ here so callers write ``from payments import services`` and ``services.payout_re
 """
 
 from .attempts import CLAIM, IDEMPOTENCY_WINDOW, PaymentRefused
-from .funding import funding_confirm, funding_payment_failed, funding_session_expired, funding_start
+from .funding import (
+    funding_confirm,
+    funding_expire_other_sessions,
+    funding_payment_failed,
+    funding_session_expired,
+    funding_start,
+)
 from .ledger import ledger_post
 from .payout_accounts import payout_account_onboarding_url, payout_account_sync
 from .payouts import (
@@ -45,6 +51,7 @@ __all__ = [
     "assignment_refund_unreleased",
     "dispute_settle",
     "funding_confirm",
+    "funding_expire_other_sessions",
     "funding_payment_failed",
     "funding_session_expired",
     "funding_start",

@@ -19,8 +19,8 @@ from notifications.services import notify
 from .. import selectors
 from ..models import Funding, Refund
 from ..providers import get_provider
-from ..providers.base import LineItem, PaymentError
-from .attempts import Account, _refused
+from ..providers.base import CheckoutSession, LineItem, PaymentError
+from .attempts import Account, PaymentRefused, _refused
 from .ledger import ledger_post
 from .reconciliation import issue_raise
 from .refunds import _refund_create
@@ -55,9 +55,28 @@ def funding_start(
             code="amount_mismatch",
             fields={"amount": [f"Must be {quote.total}."]},
         )
-    provider = get_provider()
+    funding, previous, reuse = _funding_open(
+        assignment=assignment, employer=employer, actor=actor, quote=quote
+    )
+    if reuse:
+        return funding
+    if previous:
+        # The old session is closed at Stripe before anything else: never two payable pages.
+        closed = _session_close(previous)
+        failed_before = funding.status == Funding.Status.FAILED and closed.payment_status != "paid"
+        if closed.status == "complete" and not failed_before:
+            # Paid (or paying) while the employer came back: book it, open nothing new.
+            return funding_confirm(session_id=previous) or funding
+        funding = _funding_restart(funding=funding, previous=previous, actor=actor)
+        if funding.checkout_session_id:
+            return funding  # a concurrent call already opened the next one
+    return _session_open(funding=funding, employer=employer, actor=actor)
+
+
+def _funding_open(*, assignment, employer, actor, quote) -> tuple[Funding, str, bool]:
+    """Lock and check; create the funding on the first call. Returns the funding, the session
+    to close before a new one (if any), and whether the current session is still good."""
     now = timezone.now()
-    previous_session = ""
     with transaction.atomic():
         locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if locked.status != Assignment.Status.AWAITING_FUNDING:
@@ -71,7 +90,7 @@ def funding_start(
                 assignment=locked,
                 employer=employer,
                 created_by=actor,
-                provider=provider.name,
+                provider=get_provider().name,
                 currency=quote.currency,
                 amount=quote.amount,
                 fee_percent=quote.fee_percent,
@@ -80,76 +99,106 @@ def funding_start(
                 checkout_attempt=1,
             )
             audit(action="funding.started", target=funding, actor=actor, total=quote.total)
-        elif funding.status == Funding.Status.PAID:
+            return funding, "", False
+        if funding.status == Funding.Status.PAID:
             raise InvalidTransition("This assignment is already funded.")
-        elif funding.status == Funding.Status.PROCESSING:
+        if funding.status == Funding.Status.PROCESSING:
             raise InvalidTransition(
                 "A payment for this assignment is being processed; you will be told when it clears."
             )
-        elif (
+        if funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
+            return funding, "", False  # the last attempt got no session: same attempt and key
+        still_good = (
             funding.status == Funding.Status.OPEN
-            and funding.checkout_session_id
             and funding.checkout_expires_at
             and funding.checkout_expires_at > now + timedelta(minutes=10)
-        ):
-            return funding  # the open session is still good: the same page again
-        elif funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
-            pass  # the last attempt got no session: the same attempt (and key) again
-        else:
-            previous_session = funding.checkout_session_id or ""
-            if funding.status == Funding.Status.FAILED:
-                status_move(funding, Funding.Status.OPEN, "funding")
-            funding.checkout_attempt += 1
-            funding.checkout_session_id = None
-            funding.checkout_url = ""
-            funding.checkout_expires_at = None
-            funding.save(
-                update_fields=[
-                    "status",
-                    "checkout_attempt",
-                    "checkout_session_id",
-                    "checkout_url",
-                    "checkout_expires_at",
-                    "updated_at",
-                ]
-            )
-            audit(action="funding.restarted", target=funding, actor=actor)
+        )
+        return funding, funding.checkout_session_id or "", bool(still_good)
+
+
+def _session_close(session_id: str) -> CheckoutSession:
+    """Expire ``session_id`` at the provider; raise (nothing changed) unless it is closed.
+
+    Until this returns, the old session stays the funding's one session: if expiring fails,
+    the employer is told to try again and the old page is the only one that can be paid.
+    """
     try:
-        if previous_session:
-            # An old session must not be payable next to the new one.
-            provider.checkout_expire(previous_session)
-        milestones = list(locked.milestones.order_by("position", "id"))
-        items = [LineItem(name=m.title, amount=m.amount) for m in milestones if m.amount > 0]
-        if funding.fee_amount:
-            items.append(
-                LineItem(name=f"Platform fee ({funding.fee_percent}%)", amount=funding.fee_amount)
-            )
-        return_path = reverse("payments:funding_return", args=[funding.pk])
-        session = provider.checkout_create(
+        session = get_provider().checkout_expire(session_id)
+    except PaymentError as exc:
+        raise _refused(exc) from exc
+    if session.status not in ("expired", "complete"):
+        raise PaymentRefused(
+            "The previous payment page could not be closed yet; please try again in a moment.",
+            code="provider_unavailable",
+        )
+    return session
+
+
+def _funding_restart(*, funding: Funding, previous: str, actor) -> Funding:
+    """The old session is expired: a new attempt (and idempotency key) for the next one."""
+    with transaction.atomic():
+        funding = Funding.objects.select_for_update().get(pk=funding.pk)
+        if funding.checkout_session_id != previous:
+            return funding  # another request restarted it meanwhile
+        if funding.status == Funding.Status.FAILED:
+            status_move(funding, Funding.Status.OPEN, "funding")
+        funding.checkout_attempt += 1
+        funding.checkout_session_id = None
+        funding.checkout_url = ""
+        funding.checkout_expires_at = None
+        funding.save(
+            update_fields=[
+                "status",
+                "checkout_attempt",
+                "checkout_session_id",
+                "checkout_url",
+                "checkout_expires_at",
+                "updated_at",
+            ]
+        )
+        audit(action="funding.restarted", target=funding, actor=actor, expired=previous)
+    return funding
+
+
+def _session_open(*, funding: Funding, employer, actor) -> Funding:
+    """Create the attempt's Checkout Session (its key makes a repeat return the same one)."""
+    assignment = funding.assignment
+    milestones = list(assignment.milestones.order_by("position", "id"))
+    items = [LineItem(name=m.title, amount=m.amount) for m in milestones if m.amount > 0]
+    if funding.fee_amount:
+        items.append(
+            LineItem(name=f"Platform fee ({funding.fee_percent}%)", amount=funding.fee_amount)
+        )
+    return_path = reverse("payments:funding_return", args=[funding.pk])
+    try:
+        session = get_provider().checkout_create(
             line_items=items,
             currency=funding.currency,
             transfer_group=funding.transfer_group,
             metadata={
                 "funding_id": str(funding.pk),
-                "assignment_id": str(locked.pk),
+                "assignment_id": str(assignment.pk),
                 "employer_id": str(employer.pk),
             },
             customer_email=actor.email,
             success_url=absolute(return_path) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=absolute(reverse("payments:funding", args=[locked.pk])) + "?cancelled=1",
+            cancel_url=absolute(reverse("payments:funding", args=[assignment.pk])) + "?cancelled=1",
             idempotency_key=funding.checkout_idempotency_key,
         )
     except PaymentError as exc:
         raise _refused(exc) from exc
     with transaction.atomic():
         funding = Funding.objects.select_for_update().get(pk=funding.pk)
+        if session.id not in funding.checkout_sessions:
+            funding.checkout_sessions = [*funding.checkout_sessions, session.id]
+            funding.save(update_fields=["checkout_sessions", "updated_at"])
         if funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
             funding.checkout_session_id = session.id
             funding.checkout_url = session.url
             funding.checkout_expires_at = (
                 datetime.fromtimestamp(session.expires_at, tz=UTC)
                 if session.expires_at
-                else now + timedelta(hours=24)
+                else timezone.now() + timedelta(hours=24)
             )
             funding.save(
                 update_fields=[
@@ -159,7 +208,47 @@ def funding_start(
                     "updated_at",
                 ]
             )
+        elif funding.checkout_session_id != session.id:
+            # Paid or restarted meanwhile: this session must not stay payable.
+            from ..tasks import expire_other_sessions
+
+            expire_other_sessions.delay_on_commit(funding.pk)
     return funding
+
+
+def funding_expire_other_sessions(*, funding_id: int) -> list[str]:
+    """Expire every session of a funding other than its current one (after it is paid, or when
+    a session was opened next to another). Returns the sessions that are closed now.
+
+    A session that cannot be closed raises an issue for staff, since it could still be paid;
+    one that turns out paid goes through ``funding_confirm`` (a second payment: staff refund it).
+    """
+    funding = Funding.objects.filter(pk=funding_id).first()
+    if funding is None:
+        return []
+    closed = []
+    for session_id in funding.checkout_sessions:
+        if session_id == funding.checkout_session_id:
+            continue
+        try:
+            session = get_provider().checkout_expire(session_id)
+        except PaymentError as exc:
+            session = None
+            error = exc.message
+        if session is not None and session.status == "expired":
+            closed.append(session_id)
+        elif session is not None and session.status == "complete":
+            funding_confirm(session_id=session_id)
+        else:
+            issue_raise(
+                key=f"session:{session_id}:still-open",
+                kind="open_session",
+                description=f"Checkout session {session_id} of funding #{funding.pk} could "
+                f"not be expired ({error if session is None else session.status}) and may "
+                "still be paid: expire it in the Stripe dashboard.",
+                assignment=funding.assignment,
+            )
+    return closed
 
 
 def funding_confirm(*, session_id: str) -> Funding | None:
@@ -246,6 +335,10 @@ def funding_confirm(*, session_id: str) -> Funding | None:
         audit(action="funding.paid", target=funding, total=funding.total_amount)
         # No notification of our own: assignment_mark_funded tells the student and every member
         # of the employer (the payer too) once; a second "funded" from here was a duplicate.
+        if len(funding.checkout_sessions) > 1:
+            from ..tasks import expire_other_sessions
+
+            expire_other_sessions.delay_on_commit(funding.pk)
         assignment = Assignment.objects.select_for_update().get(pk=funding.assignment_id)
         if assignment.status == Assignment.Status.CANCELLED:
             # Paid after the assignment was cancelled: everything goes back.

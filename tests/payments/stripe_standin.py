@@ -4,6 +4,8 @@ A threaded ``http.server`` on 127.0.0.1 with state for the whole flow: connected
 account links, Checkout Sessions (with their payment intent and charge), transfers (listable by
 transfer group), refunds. It behaves like Stripe where our code depends on it:
 
+- an expired Checkout Session cannot be paid (``complete_checkout`` raises ``SessionClosed``),
+  and only an open one can be expired (400 otherwise);
 - refunds can be answered ``pending``/``requires_action`` (``answer_refunds``) and settled
   later, to ``succeeded`` or ``failed`` (``settle_refund``, which returns the event's object);
 
@@ -50,6 +52,10 @@ def parse_nested(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         return node
 
     return listify(root)
+
+
+class SessionClosed(Exception):
+    """The customer tried to pay a Checkout Session that is no longer open."""
 
 
 @dataclass
@@ -154,6 +160,9 @@ class StripeStandIn:
         """What the customer paying on Stripe's page does to the session."""
         with self.lock:
             session = self.state.sessions[session_id]
+            if session["status"] != "open":
+                # Stripe shows an expired (or finished) session's page without a pay button.
+                raise SessionClosed(f"{session_id} is {session['status']}: it cannot be paid")
             intent_id = _id("pi")
             charge_id = _id("ch")
             self.state.intents[intent_id] = {
