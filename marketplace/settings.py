@@ -399,6 +399,8 @@ CELERY_BEAT_SCHEDULE["postings-close-due"] = {"task": "postings.close_due", "sch
 # every posting change bumps (0 switches the cache off; off under tests unless a test enables it).
 _PAGE_CACHE_DEFAULT = 0 if TESTING else 60
 POSTINGS_PAGE_CACHE_SECONDS = env.int("POSTINGS_PAGE_CACHE_SECONDS", default=_PAGE_CACHE_DEFAULT)
+# A search sorted by relevance ranks at most this many matches (see postings.selectors).
+POSTINGS_SEARCH_CANDIDATES = env.int("POSTINGS_SEARCH_CANDIDATES", default=300)
 # Saved searches: at most this many per student; each one's digest of new postings goes out once
 # a day at this hour of the student's time zone (the sweep runs every minute and picks what is due).
 SAVED_SEARCHES_MAX = env.int("SAVED_SEARCHES_MAX", default=20)

@@ -129,7 +129,7 @@ class PostingListView(APIView):
         page_size = _page_size(request)
         filterset = PostingFilter(
             request.query_params,
-            queryset=selectors.postings_public(),
+            queryset=selectors.postings_listed(),
             skill_choices="skill" in request.query_params,
         )
         if not filterset.is_valid():

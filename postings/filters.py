@@ -6,6 +6,7 @@ in minor units, whatever the currency (the list is not converted between currenc
 """
 
 from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -14,10 +15,11 @@ from django import forms
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 
 from .models import Format, Posting, Skill
 from .pagination import SORTS
-from .selectors import postings_search
+from .selectors import postings_search, search_candidates
 
 SORT_CHOICES = [
     ("newest", "Newest"),
@@ -27,13 +29,23 @@ SORT_CHOICES = [
 ]
 
 
+def _midnight(day: date) -> datetime:
+    """The start of ``day`` in the current (the visitor's) time zone."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
 class PostingFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_text", max_length=200, strip=True)
+    # ``distinct=False``: both are columns of the posting (no join can repeat a row), and a
+    # DISTINCT would make PostgreSQL sort every match before taking a page.
     format = django_filters.MultipleChoiceFilter(
-        choices=Format.choices, widget=forms.CheckboxSelectMultiple
+        choices=Format.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
     work_mode = django_filters.MultipleChoiceFilter(
-        label="Work mode", choices=Posting.WorkMode.choices, widget=forms.CheckboxSelectMultiple
+        label="Work mode",
+        choices=Posting.WorkMode.choices,
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
     )
     compensation = django_filters.ChoiceFilter(
         label="Paid or credit", choices=Posting.Compensation.choices, empty_label="Any"
@@ -54,16 +66,16 @@ class PostingFilter(django_filters.FilterSet):
         min_value=Decimal("0"),
         max_value=Decimal("168"),
     )
+    # Compared as a range of ``starts_at`` (from or before midnight of the day in the visitor's
+    # time zone), not as ``starts_at::date``, so that the index on ``starts_at`` serves it.
     starts_after = django_filters.DateFilter(
         label="Starts on or after",
-        field_name="starts_at",
-        lookup_expr="date__gte",
+        method="filter_starts_after",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     starts_before = django_filters.DateFilter(
         label="Starts on or before",
-        field_name="starts_at",
-        lookup_expr="date__lte",
+        method="filter_starts_before",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     sort = django_filters.ChoiceFilter(
@@ -78,9 +90,17 @@ class PostingFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         # One query for the skill choices (validation and the form's options); the API skips
         # it when no skill is asked for.
-        self.filters["skill"].extra["choices"] = (
-            list(Skill.objects.values_list("slug", "name")) if skill_choices else []
-        )
+        skills = list(Skill.objects.values_list("pk", "slug", "name")) if skill_choices else []
+        self.filters["skill"].extra["choices"] = [(slug, name) for _, slug, name in skills]
+        self.skill_ids = {slug: pk for pk, slug, _ in skills}
+
+    def filter_queryset(self, queryset):
+        """Every filter, then, for a search sorted by relevance, the bound on what is ranked."""
+        filtered = super().filter_queryset(queryset)
+        text = self.form.cleaned_data.get("q")
+        if text and self.sort_name(searching=True) == "relevance":
+            return search_candidates(filtered, base=queryset, text=text)
+        return filtered
 
     def filter_text(self, queryset, name, value):
         return postings_search(queryset, value) if value else queryset
@@ -88,9 +108,12 @@ class PostingFilter(django_filters.FilterSet):
     def filter_skills(self, queryset, name, value):
         if not value:
             return queryset
+        # By the skills' ids (loaded with the choices): the link table's unique index on
+        # (posting, skill) answers each row without a join to the skills.
         through = Posting.skills.through
+        ids = [self.skill_ids[slug] for slug in value]
         return queryset.filter(
-            Exists(through.objects.filter(posting_id=OuterRef("pk"), skill__slug__in=value))
+            Exists(through.objects.filter(posting_id=OuterRef("pk"), skill_id__in=ids))
         )
 
     def filter_min_pay(self, queryset, name, value):
@@ -98,6 +121,16 @@ class PostingFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(
             Q(compensation=Posting.Compensation.PAID, amount__gte=int(value * 100))
+        )
+
+    def filter_starts_after(self, queryset, name, value):
+        return queryset.filter(starts_at__gte=_midnight(value)) if value else queryset
+
+    def filter_starts_before(self, queryset, name, value):
+        return (
+            queryset.filter(starts_at__lt=_midnight(value + timedelta(days=1)))
+            if value
+            else queryset
         )
 
     def filter_nothing(self, queryset, name, value):

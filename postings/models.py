@@ -185,6 +185,21 @@ class Posting(models.Model):
             ),
             models.Index(fields=["status", "-amount", "-id"], name="posting_status_amount"),
             models.Index(fields=["employer", "status"], name="posting_employer_status"),
+            # Each filter of the list has an index that finds its matches without reading the
+            # others: the equality filters in each sort order, so that a page of them is the
+            # first rows of an index whatever their share (credit postings sorted by pay would
+            # otherwise be found after every paid one), the range filters by their column.
+            *[
+                models.Index(fields=["status", column, *order], name=f"posting_{column}_{sort}")
+                for column in ("format", "work_mode", "category", "compensation")
+                for sort, order in (
+                    ("new", ["-published_at", "-id"]),
+                    ("due", ["application_deadline", "id"]),
+                    ("pay", ["-amount", "-id"]),
+                )
+            ],
+            models.Index(fields=["status", "starts_at"], name="posting_status_starts"),
+            models.Index(fields=["status", "hours_per_week"], name="posting_status_hours"),
             # The sweep's second question: published postings whose seats are all taken.
             models.Index(
                 fields=["status"],

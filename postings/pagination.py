@@ -68,11 +68,12 @@ def _after(field: str, descending: bool, value, pk: int) -> Q:
     return Q(**{f"{field}__{op}": value}) | Q(**{field: value, f"pk__{op}": pk})
 
 
-def paginate(queryset: QuerySet, *, sort: str, cursor: str | None, page_size: int) -> Page:
-    """One page of ``queryset`` in ``sort`` order, from ``cursor`` (None: the first page).
-
-    Raises ``InvalidCursor`` for a token that was not made here.
-    """
+def page_query(
+    queryset: QuerySet, *, sort: str, cursor: str | None, page_size: int
+) -> tuple[QuerySet, str]:
+    """The query that reads one page (one row more, to know whether another follows) and its
+    direction. Separate from ``paginate`` so that the query plans can be checked
+    (``postings.plans``). Raises ``InvalidCursor`` for a token that was not made here."""
     field, descending = SORTS[sort]
     order = [f"-{field}", "-pk"] if descending else [field, "pk"]
     direction = "n"
@@ -84,7 +85,17 @@ def paginate(queryset: QuerySet, *, sort: str, cursor: str | None, page_size: in
             # Backwards: walk the reversed order from the cursor, then turn the rows round.
             queryset = queryset.filter(_after(field, not descending, value, pk))
             order = [o[1:] if o.startswith("-") else f"-{o}" for o in order]
-    rows = list(queryset.order_by(*order)[: page_size + 1])
+    return queryset.order_by(*order)[: page_size + 1], direction
+
+
+def paginate(queryset: QuerySet, *, sort: str, cursor: str | None, page_size: int) -> Page:
+    """One page of ``queryset`` in ``sort`` order, from ``cursor`` (None: the first page).
+
+    Raises ``InvalidCursor`` for a token that was not made here.
+    """
+    field, _ = SORTS[sort]
+    query, direction = page_query(queryset, sort=sort, cursor=cursor, page_size=page_size)
+    rows = list(query)
     more = len(rows) > page_size
     rows = rows[:page_size]
     if direction == "p":

@@ -1,5 +1,6 @@
 """Reads about postings that carry logic: who may see what, the public list, recommendations."""
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Count, F, FloatField, Q, QuerySet, Value
@@ -16,6 +17,43 @@ def postings_public() -> QuerySet[Posting]:
     """Published postings, with what a list row shows loaded (the employer; the skills' names
     are a column)."""
     return Posting.objects.filter(status=Posting.Status.PUBLISHED).select_related("employer")
+
+
+# What a list row shows (the card and the API's list), and the sort columns: the list never
+# reads the description, the criteria or the search vector of the rows it shows.
+LIST_COLUMNS = [
+    "id",
+    "title",
+    "status",
+    "format",
+    "category",
+    "starts_at",
+    "duration_hours",
+    "effort_hours",
+    "hours_per_week",
+    "work_mode",
+    "location",
+    "compensation",
+    "amount",
+    "currency",
+    "application_deadline",
+    "openings",
+    "seats_filled",
+    "skill_names",
+    "published_at",
+    "updated_at",
+    "employer__id",
+    "employer__name",
+    "employer__verified",
+    "employer__response_rate",
+    "employer__rating_average",
+    "employer__rating_count",
+]
+
+
+def postings_listed() -> QuerySet[Posting]:
+    """``postings_public`` reading only the columns the list shows."""
+    return postings_public().only(*LIST_COLUMNS)
 
 
 def posting_is_member(*, posting: Posting, user: User | None) -> bool:
@@ -96,6 +134,22 @@ def postings_search(queryset: QuerySet[Posting], text: str) -> QuerySet[Posting]
     return queryset.filter(
         Q(title__icontains=text) | Q(skill_names__icontains=text) | Q(description__icontains=text)
     ).annotate(rank=Value(0.0, output_field=FloatField()))
+
+
+def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], text: str):
+    """The search ``matches`` (with their filters) bounded to the newest
+    ``POSTINGS_SEARCH_CANDIDATES`` before they are ranked, so that a broad word costs what a
+    narrow one does: ranking reads the search vector of every row it ranks, and sorting by rank
+    needs all of them. Returns ``base`` narrowed to the candidates, ranked for ``text``.
+
+    A word with fewer matches than the bound (the usual, narrow search) is ranked over all of
+    them, so its best match comes first; a broad word is ranked within its newest matches (sort
+    by newest to page through all). The newest are found by walking the primary key backwards,
+    or, for a word the index says is rare, by sorting its few matches.
+    """
+    bound = settings.POSTINGS_SEARCH_CANDIDATES
+    newest = matches.order_by("-pk").values("pk")[:bound]
+    return postings_search(base.filter(pk__in=newest), text)
 
 
 def postings_recommended(*, skills: list[str], hours_per_week: int, limit: int = 5) -> list:

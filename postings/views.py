@@ -66,7 +66,7 @@ def page_size_from(params: QueryDict) -> int:
 def posting_list(request):
     """The public list: filters, search, sort and keyset pages (see ``postings.pagination``);
     anonymous visitors' answers are cached briefly (see ``postings.cache``)."""
-    filterset = PostingFilter(request.GET, queryset=selectors.postings_public())
+    filterset = PostingFilter(request.GET, queryset=selectors.postings_listed())
     errors: list[str] = []
     page = None
     try:

@@ -142,3 +142,33 @@ def test_gin_index_exists_on_postgres():
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'posting_search_gin'")
         (definition,) = cursor.fetchone()
     assert "gin" in definition.lower() and "search_vector" in definition
+
+
+@pytest.mark.postgres
+def test_postgres_search_ranks_within_the_newest_candidates(client, settings):
+    """A narrow word (fewer matches than the bound) has its best match first, however old; a
+    broad word is ranked within its newest matches only, so its cost does not grow with them."""
+    settings.POSTINGS_SEARCH_CANDIDATES = 3
+    member = EmployerUserFactory()
+
+    def make(title, description):
+        return services.posting_create(
+            employer=member.employers.get(),
+            actor=member,
+            values=valid_values(title=title, description=description),
+        ).pk
+
+    # The oldest, but the only one with the word in its title.
+    best_narrow = make("Pricing study", "Study the menu of a small cafe.")
+    others = [make(f"Menu study {i}", f"Look at the pricing of the menu, {i}.") for i in range(2)]
+    broad = [make(f"Report {i}", "Analyse the answers of the survey.") for i in range(5)]
+    Posting.objects.update(status="published", published_at=timezone.now())
+
+    narrow = client.get("/api/v1/postings/?q=pricing").json()["results"]
+    assert [p["id"] for p in narrow][0] == best_narrow
+    assert sorted(p["id"] for p in narrow) == sorted([best_narrow, *others])
+
+    ranked = client.get("/api/v1/postings/?q=survey").json()["results"]
+    assert sorted(p["id"] for p in ranked) == sorted(broad[-3:])  # the newest three
+    every = client.get("/api/v1/postings/?q=survey&sort=newest&page_size=50").json()["results"]
+    assert len(every) == 5
