@@ -480,3 +480,13 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.reconcile",
     "schedule": crontab(hour=3, minute=17),
 }
+
+# --- Credentials (Open Badges 3.0) ------------------------------------------------------------
+INSTALLED_APPS.append("credentials")
+# The private JWK that signs credentials (see credentials/keys.py); empty outside production means
+# a development key derived from SECRET_KEY. Rotation: the old key moves to the list below.
+CREDENTIALS_SIGNING_KEY = env.str("CREDENTIALS_SIGNING_KEY", default="")
+CREDENTIALS_PREVIOUS_KEYS = env.str("CREDENTIALS_PREVIOUS_KEYS", default="")
+# 0: credentials of completed work do not expire.
+CREDENTIALS_VALID_DAYS = env.int("CREDENTIALS_VALID_DAYS", default=0)
+SUPERVISOR_LINK_VALID_DAYS = env.int("SUPERVISOR_LINK_VALID_DAYS", default=60)

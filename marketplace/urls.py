@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from credentials import views as credentials_views
 from marketplace.core import health
 from marketplace.core import views as core_views
 from payments import webhooks as payments_webhooks
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("postings.api")),
     path("", include("applications.api")),
     path("", include("payments.api")),
+    path("", include("credentials.api")),
 ]
 
 urlpatterns = [
@@ -27,6 +29,8 @@ urlpatterns = [
     path("", include("applications.urls")),
     path("notifications/", include("notifications.urls")),
     path("payments/", include("payments.urls")),
+    path("credentials/", include("credentials.urls")),
+    path(".well-known/jwks.json", credentials_views.jwks, name="credentials-jwks"),
     path("webhooks/stripe/", payments_webhooks.stripe_webhook, name="stripe-webhook"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -48,6 +48,10 @@ KINDS: dict[str, str] = {
     "reminder.rating_window": "Reminder: rate your collaboration",
     # Saved searches
     "digest.saved_search": "New postings for your saved searches",
+    # Credentials and academic credit
+    "credential.issued": "A credential for completed work is ready",
+    "credit.signed_off": "A supervisor signed off academic credit",
+    "credit.declined": "A supervisor declined to sign off academic credit",
 }
 
 # The preferences page shows the kinds in these groups, by the part of the kind before the dot.
@@ -70,6 +74,7 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("Payments", ("payout", "payments")),
     ("Reminders", ("reminder",)),
     ("Saved searches", ("digest",)),
+    ("Credentials and academic credit", ("credential", "credit")),
 ]
 
 # What a deadline is called in the calendar feed, by the kind of the reminders about it (kinds

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CredentialsConfig(AppConfig):
+    name = "credentials"
+    verbose_name = "Credentials (Open Badges 3.0)"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (issues a credential when an assignment completes)
