@@ -76,8 +76,11 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = CredentialSerializer
     pagination_class = NewestFirst
     lookup_field = "public_id"
+    queryset = Credential.objects.none()  # the schema's model; requests use get_queryset
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Credential.objects.none()
         return (
             Credential.objects.filter(student=self.request.user)
             .exclude(status=Credential.Status.SUPERSEDED)
