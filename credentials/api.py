@@ -8,7 +8,6 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from applications.selectors import assignment_get_for_user
@@ -116,17 +115,12 @@ class CredentialViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(CredentialSerializer(credential).data)
 
 
-class VerifyThrottle(AnonRateThrottle):
-    rate = "30/min"
-
-
 @extend_schema(tags=["credentials"], request=VerifySerializer, responses=dict)
 class VerifyView(APIView):
     """Verify a credential (VC-JWT, JSON or a URL on this site); no account needed."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [VerifyThrottle, UserRateThrottle]
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
     def post(self, request):
