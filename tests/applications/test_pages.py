@@ -316,7 +316,7 @@ def test_pipeline_shortlist_returns_to_the_pipeline(client):
 
 
 def test_a_student_applies_from_the_postings_page_and_then_sees_the_application(client):
-    posting = PostingFactory(questions=[{"text": "Which tools?", "required": True}])
+    posting = PostingFactory(questions=["Which tools?"])
     student = StudentFactory()
     client.force_login(student)
     page = client.get(f"/postings/{posting.pk}/").content.decode()
