@@ -54,3 +54,8 @@ def employer_members(employer: Employer):
 
 def api_token_for(user: User) -> Token | None:
     return Token.objects.filter(user=user).first()
+
+
+def staff_users():
+    """Active staff (the moderators), e.g. to tell them that work waits."""
+    return User.objects.filter(is_staff=True, is_active=True).order_by("pk")

@@ -409,6 +409,12 @@ CELERY_BEAT_SCHEDULE["postings-saved-search-digests"] = {
     "task": "postings.send_saved_search_digests",
     "schedule": 60.0,
 }
+# Staff get one digest of the postings waiting for review at most this often (when new ones came).
+MODERATION_DIGEST_MINUTES = env.int("MODERATION_DIGEST_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["postings-moderation-digest"] = {
+    "task": "postings.send_moderation_digest",
+    "schedule": MODERATION_DIGEST_MINUTES * 60.0,
+}
 
 # --- Applications, assignments and deliverables -----------------------------------------------
 # CVs and deliverables: a storage with no URL, outside MEDIA_ROOT (default: a "private-media"

@@ -48,6 +48,8 @@ KINDS: dict[str, str] = {
     "reminder.rating_window": "Reminder: rate your collaboration",
     # Saved searches
     "digest.saved_search": "New postings for your saved searches",
+    # Staff
+    "moderation.waiting": "Postings are waiting for review (staff)",
     # Credentials and academic credit
     "credential.issued": "A credential for completed work is ready",
     "credit.signed_off": "A supervisor signed off academic credit",
@@ -75,6 +77,7 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("Reminders", ("reminder",)),
     ("Saved searches", ("digest",)),
     ("Credentials and academic credit", ("credential", "credit")),
+    ("Moderation", ("moderation",)),
 ]
 
 # What a deadline is called in the calendar feed, by the kind of the reminders about it (kinds

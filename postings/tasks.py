@@ -13,3 +13,9 @@ def close_due() -> int:
 def send_saved_search_digests() -> int:
     """Every minute (CELERY_BEAT_SCHEDULE): the digests of the saved searches that are due."""
     return services.saved_searches_send_digests()
+
+
+@shared_task(name="postings.send_moderation_digest")
+def send_moderation_digest() -> int:
+    """Every MODERATION_DIGEST_MINUTES (CELERY_BEAT_SCHEDULE): staff hear what waits for review."""
+    return services.moderation_digest_send()

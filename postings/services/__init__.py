@@ -43,8 +43,10 @@ from .seats import (
     posting_seat_released,
     posting_seat_taken,
 )
+from .staff_digest import moderation_digest_send
 
 __all__ = [
+    "moderation_digest_send",
     "posting_approve",
     "posting_create",
     "posting_duplicate",
