@@ -1,15 +1,18 @@
 """The rules a posting must follow, shared by the forms, the API and the services.
 
 ``posting_errors`` checks the values of a posting (normalised: time box in hours, money in
-integer minor units) and returns every problem by field, in words an employer understands.
-``posting_flags`` finds what makes a posting need a moderator even from a verified employer;
-``posting_warnings`` is what the employer is told before submitting.
+integer minor units) and returns every problem by field, in words an employer understands: it
+runs ``POSTING_RULES``, small named rules that each yield their own messages. ``posting_flags``
+finds what makes a posting need a moderator even from a verified employer (``FLAG_RULES``, each
+a named rule with its message for the moderator); ``posting_warnings`` is what the employer is
+told of those flags before submitting.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -127,16 +130,14 @@ POSTING_FIELDS = [
 ]
 
 
-def _text(errors, field, value, *, label, maximum, minimum=1):
-    value = (value or "").strip()
-    if not value:
-        errors.setdefault(field, []).append(f"{label} is required.")
-    elif len(value) < minimum:
-        errors.setdefault(field, []).append(f"{label} needs at least {minimum} characters.")
-    elif len(value) > maximum:
-        errors.setdefault(field, []).append(
-            f"{label} can have at most {maximum} characters (it has {len(value)})."
-        )
+# --- The rules of a valid posting -----------------------------------------------------------
+#
+# Each rule looks at the values and yields its problems as ``(field, message)``; ``posting_errors``
+# runs them in order. The order is the order the employer reads the messages in (the first one
+# is the summary of a refused API call), so a new rule goes where its field sits on the form.
+
+Problems = Iterator[tuple[str, str]]
+Rule = Callable[[Values, datetime], Problems]
 
 
 def _int(value) -> int | None:
@@ -150,30 +151,57 @@ def _int(value) -> int | None:
         return None
 
 
-def posting_errors(values: Values, *, now: datetime | None = None) -> dict[str, list[str]]:
-    """Every problem with ``values``, by field; empty when the posting is valid."""
-    now = now or timezone.now()
-    errors: dict[str, list[str]] = {}
+def _text(field: str, value: str, *, label: str, maximum: int, minimum: int = 1) -> Problems:
+    value = (value or "").strip()
+    if not value:
+        yield field, f"{label} is required."
+    elif len(value) < minimum:
+        yield field, f"{label} needs at least {minimum} characters."
+    elif len(value) > maximum:
+        yield field, f"{label} can have at most {maximum} characters (it has {len(value)})."
 
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
 
-    _text(errors, "title", values.title, label="The title", maximum=MAX_TITLE, minimum=5)
-    _text(
-        errors,
+def _duration(values: Values) -> int | None:
+    """The time box in hours when it is given and in range (the rules that depend on it wait
+    for it to be valid, so that one mistake gives one message)."""
+    duration = _int(values.duration_hours)
+    if duration is None or not MIN_DURATION_HOURS <= duration <= MAX_DURATION_HOURS:
+        return None
+    return duration
+
+
+def _paid_amount(values: Values) -> int | None:
+    """The amount of a paid posting when it is positive and under the limit."""
+    amount = _int(values.amount)
+    if not values.is_paid or amount is None or not 0 < amount <= max_amount():
+        return None
+    return amount
+
+
+def title_given(values: Values, now: datetime) -> Problems:
+    yield from _text("title", values.title, label="The title", maximum=MAX_TITLE, minimum=5)
+
+
+def description_given(values: Values, now: datetime) -> Problems:
+    yield from _text(
         "description",
         values.description,
         label="The description",
         maximum=MAX_DESCRIPTION,
         minimum=20,
     )
-    _text(
-        errors,
+
+
+def acceptance_criteria_given(values: Values, now: datetime) -> Problems:
+    yield from _text(
         "acceptance_criteria",
         values.acceptance_criteria,
         label="The acceptance criteria",
         maximum=MAX_CRITERIA,
     )
+
+
+def choices_known(values: Values, now: datetime) -> Problems:
     for field, choices, label in (
         ("category", Posting.Category, "category"),
         ("work_mode", Posting.WorkMode, "work mode"),
@@ -181,154 +209,215 @@ def posting_errors(values: Values, *, now: datetime | None = None) -> dict[str, 
         ("compensation", Posting.Compensation, "compensation"),
     ):
         if getattr(values, field) not in choices.values:
-            add(field, f"Choose a {label}: {', '.join(choices.values)}.")
+            yield field, f"Choose a {label}: {', '.join(choices.values)}."
 
+
+def skills_within_limits(values: Values, now: datetime) -> Problems:
     skills = values.skills or []
     if len(skills) > MAX_SKILLS:
-        add("skills", f"Name at most {MAX_SKILLS} skills.")
-    for skill in skills:
-        if len(str(skill).strip()) > MAX_SKILL_LENGTH:
-            add("skills", f"A skill name can have at most {MAX_SKILL_LENGTH} characters.")
-            break
+        yield "skills", f"Name at most {MAX_SKILLS} skills."
+    if any(len(str(skill).strip()) > MAX_SKILL_LENGTH for skill in skills):
+        yield "skills", f"A skill name can have at most {MAX_SKILL_LENGTH} characters."
 
-    # The time box.
+
+def time_box_in_range(values: Values, now: datetime) -> Problems:
     duration = _int(values.duration_hours)
     if duration is None:
-        add("duration_hours", "Give the length of the time box.")
+        yield "duration_hours", "Give the length of the time box."
     elif not MIN_DURATION_HOURS <= duration <= MAX_DURATION_HOURS:
-        add(
+        yield (
             "duration_hours",
             f"The time box must be from 1 hour to 12 weeks ({MAX_DURATION_HOURS} hours); "
             f"{duration} hours is out of range.",
         )
-        duration = None
-    effort = _int(values.effort_hours)
+
+
+def effort_fits_time_box(values: Values, now: datetime) -> Problems:
+    effort, duration = _int(values.effort_hours), _duration(values)
     if effort is None:
-        add("effort_hours", "Estimate the hours of work.")
+        yield "effort_hours", "Estimate the hours of work."
     elif effort < 1:
-        add("effort_hours", "The estimated effort must be at least 1 hour.")
-        effort = None
+        yield "effort_hours", "The estimated effort must be at least 1 hour."
     elif duration is not None and effort > max_effort_hours(duration):
-        add(
+        yield (
             "effort_hours",
             f"{effort} hours of work do not fit a time box of {describe_hours(duration)}: "
             f"at most {max_effort_hours(duration)} hours fit (60 hours a week at most).",
         )
 
+
+def start_within_a_year(values: Values, now: datetime) -> Problems:
+    if values.starts_at is None:
+        yield "starts_at", "Give the start of the work."
+    elif values.starts_at > now + MAX_START_AHEAD:
+        yield "starts_at", "The work must start within a year."
+
+
+def deadline_before_start(values: Values, now: datetime) -> Problems:
     starts_at, deadline = values.starts_at, values.application_deadline
-    if starts_at is None:
-        add("starts_at", "Give the start of the work.")
-    elif starts_at > now + MAX_START_AHEAD:
-        add("starts_at", "The work must start within a year.")
     if deadline is None:
-        add("application_deadline", "Give the application deadline.")
+        yield "application_deadline", "Give the application deadline."
     elif deadline <= now:
-        add("application_deadline", "The application deadline must be in the future.")
+        yield "application_deadline", "The application deadline must be in the future."
     elif starts_at is not None and deadline >= starts_at:
-        add(
+        yield (
             "application_deadline",
             "The application deadline must be before the start of the work.",
         )
 
+
+def openings_in_range(values: Values, now: datetime) -> Problems:
     openings = _int(values.openings)
     if openings is None or not 1 <= openings <= MAX_OPENINGS:
-        add("openings", f"Openings must be a whole number from 1 to {MAX_OPENINGS}.")
+        yield "openings", f"Openings must be a whole number from 1 to {MAX_OPENINGS}."
+
+
+def revisions_in_range(values: Values, now: datetime) -> Problems:
     revisions = _int(values.allowed_revisions)
     if revisions is None or not 0 <= revisions <= MAX_REVISIONS:
-        add("allowed_revisions", f"Allowed revisions must be from 0 to {MAX_REVISIONS}.")
+        yield "allowed_revisions", f"Allowed revisions must be from 0 to {MAX_REVISIONS}."
 
+
+def place_given_for_onsite_work(values: Values, now: datetime) -> Problems:
     needs_place = values.work_mode in (Posting.WorkMode.ONSITE, Posting.WorkMode.HYBRID)
     if needs_place and not (values.location or "").strip():
-        add("location", "Say where the work happens (on-site and hybrid work need a place).")
+        yield "location", "Say where the work happens (on-site and hybrid work need a place)."
     if len(values.location or "") > MAX_LOCATION:
-        add("location", f"The location can have at most {MAX_LOCATION} characters.")
+        yield "location", f"The location can have at most {MAX_LOCATION} characters."
 
-    # Compensation.
+
+def currency_supported(values: Values, now: datetime) -> Problems:
+    if values.is_paid and values.currency not in settings.SUPPORTED_CURRENCIES:
+        yield (
+            "currency",
+            f"“{values.currency}” is not a supported currency; choose one of "
+            f"{', '.join(settings.SUPPORTED_CURRENCIES)}.",
+        )
+
+
+def amount_fits_compensation(values: Values, now: datetime) -> Problems:
     amount = _int(values.amount)
     if values.is_paid:
-        if values.currency not in settings.SUPPORTED_CURRENCIES:
-            add(
-                "currency",
-                f"“{values.currency}” is not a supported currency; choose one of "
-                f"{', '.join(settings.SUPPORTED_CURRENCIES)}.",
-            )
         if amount is None or amount <= 0:
-            add("amount", "A paid posting needs a positive amount.")
-            amount = None
+            yield "amount", "A paid posting needs a positive amount."
         elif amount > max_amount():
-            add(
+            yield (
                 "amount",
                 f"The amount is above the limit of {format_money(max_amount(), '')} per assignment"
                 "; check for a typo.",
             )
-            amount = None
-    elif values.compensation == Posting.Compensation.CREDIT:
-        if amount:
-            add("amount", "An academic-credit posting carries no payment: leave the amount at 0.")
-        text = (values.credit_arrangement or "").strip()
-        if len(text) < 10:
-            add(
-                "credit_arrangement",
-                "Name the credit arrangement: who awards the credit, how much, and how.",
-            )
+    elif values.compensation == Posting.Compensation.CREDIT and amount:
+        yield "amount", "An academic-credit posting carries no payment: leave the amount at 0."
+
+
+def credit_arrangement_named(values: Values, now: datetime) -> Problems:
+    is_credit = values.compensation == Posting.Compensation.CREDIT
+    if is_credit and len((values.credit_arrangement or "").strip()) < 10:
+        yield (
+            "credit_arrangement",
+            "Name the credit arrangement: who awards the credit, how much, and how.",
+        )
     if len(values.credit_arrangement or "") > MAX_CREDIT_ARRANGEMENT:
-        add(
+        yield (
             "credit_arrangement",
             f"The credit arrangement can have at most {MAX_CREDIT_ARRANGEMENT} characters.",
         )
 
-    # Milestones: inside the time box, adding up to the total.
-    milestones = values.milestones or []
-    if len(milestones) > MAX_MILESTONES:
-        add("milestones", f"Split the work into at most {MAX_MILESTONES} milestones.")
-    total = 0
-    for index, milestone in enumerate(milestones, start=1):
+
+def milestones_within_limit(values: Values, now: datetime) -> Problems:
+    if len(values.milestones or []) > MAX_MILESTONES:
+        yield "milestones", f"Split the work into at most {MAX_MILESTONES} milestones."
+
+
+def milestones_inside_time_box(values: Values, now: datetime) -> Problems:
+    """Each milestone has a title, a due time inside the time box and an amount (none on a
+    credit posting)."""
+    duration = _duration(values)
+    for index, milestone in enumerate(values.milestones or [], start=1):
         title = (milestone.get("title") or "").strip()
         offset = _int(milestone.get("due_offset_hours"))
         part = _int(milestone.get("amount"))
         if not title:
-            add("milestones", f"Milestone {index} needs a title.")
+            yield "milestones", f"Milestone {index} needs a title."
         elif len(title) > MAX_TITLE:
-            add(
+            yield (
                 "milestones",
                 f"Milestone {index}: the title can have at most {MAX_TITLE} characters.",
             )
         if offset is None or offset < 1:
-            add(
+            yield (
                 "milestones",
                 f"Milestone {index} needs a due time of at least 1 hour after the start.",
             )
         elif duration is not None and offset > duration:
-            add(
+            yield (
                 "milestones",
-                f"Milestone {index} is due {describe_hours(offset)} after the start, outside the "
-                f"time box of {describe_hours(duration)}.",
+                f"Milestone {index} is due {describe_hours(offset)} after the start, outside "
+                f"the time box of {describe_hours(duration)}.",
             )
         if part is None or part < 0:
-            add("milestones", f"Milestone {index} needs an amount of 0 or more.")
-        else:
-            total += part
-            if not values.is_paid and part:
-                add("milestones", f"Milestone {index}: a credit posting's milestones carry no pay.")
-    if values.is_paid and milestones and amount is not None and total != amount:
-        add(
+            yield "milestones", f"Milestone {index} needs an amount of 0 or more."
+        elif not values.is_paid and part:
+            yield "milestones", f"Milestone {index}: a credit posting's milestones carry no pay."
+
+
+def milestones_add_up(values: Values, now: datetime) -> Problems:
+    milestones, amount = values.milestones or [], _paid_amount(values)
+    parts = [_int(milestone.get("amount")) for milestone in milestones]
+    total = sum(part for part in parts if part is not None and part >= 0)
+    if milestones and amount is not None and total != amount:
+        yield (
             "milestones",
             f"The milestones add up to {format_money(total, values.currency)} but the total is "
             f"{format_money(amount, values.currency)}; they must be equal.",
         )
 
+
+def questions_within_limits(values: Values, now: datetime) -> Problems:
     questions = values.questions or []
     if len(questions) > MAX_QUESTIONS:
-        add("questions", f"Ask at most {MAX_QUESTIONS} screening questions.")
+        yield "questions", f"Ask at most {MAX_QUESTIONS} screening questions."
     for index, question in enumerate(questions, start=1):
         text = (question.get("text") or "").strip()
         if not text:
-            add("questions", f"Question {index} is empty.")
+            yield "questions", f"Question {index} is empty."
         elif len(text) > MAX_QUESTION_LENGTH:
-            add(
+            yield (
                 "questions",
                 f"Question {index} can have at most {MAX_QUESTION_LENGTH} characters.",
             )
+
+
+POSTING_RULES: tuple[Rule, ...] = (
+    title_given,
+    description_given,
+    acceptance_criteria_given,
+    choices_known,
+    skills_within_limits,
+    time_box_in_range,
+    effort_fits_time_box,
+    start_within_a_year,
+    deadline_before_start,
+    openings_in_range,
+    revisions_in_range,
+    place_given_for_onsite_work,
+    currency_supported,
+    amount_fits_compensation,
+    credit_arrangement_named,
+    milestones_within_limit,
+    milestones_inside_time_box,
+    milestones_add_up,
+    questions_within_limits,
+)
+
+
+def posting_errors(values: Values, *, now: datetime | None = None) -> dict[str, list[str]]:
+    """Every problem with ``values``, by field; empty when the posting is valid."""
+    now = now or timezone.now()
+    errors: dict[str, list[str]] = {}
+    for rule in POSTING_RULES:
+        for field, message in rule(values, now):
+            errors.setdefault(field, []).append(message)
     return errors
 
 
@@ -364,13 +453,58 @@ def money_or_off_platform_matches(*texts: str) -> list[str]:
     return found
 
 
-def below_pay_floor(values: Values) -> bool:
+@dataclass(frozen=True)
+class Flag:
+    """Why a posting needs a moderator: ``message`` for the moderator, ``warning`` for the
+    employer before submitting."""
+
+    code: str
+    message: str
+    warning: str
+
+
+def flag_below_pay_floor(values: Values) -> Flag | None:
     effort = _int(values.effort_hours) or 0
     amount = _int(values.amount) or 0
-    return values.is_paid and effort > 0 and amount // effort < pay_floor()
+    if not (values.is_paid and effort > 0 and amount // effort < pay_floor()):
+        return None
+    floor = format_money(pay_floor(), values.currency)
+    return Flag(
+        code="below_pay_floor",
+        message=(
+            f"Pays {format_money(amount // effort, values.currency)} per estimated hour, "
+            f"below the floor of {floor}."
+        ),
+        warning=(
+            f"This posting pays less than {floor} per estimated hour of work. It can be "
+            "published only after a moderator approves it, even for verified employers. Raise "
+            "the amount or lower the estimated effort to publish without that review."
+        ),
+    )
 
 
-def time_box_too_long_for_pay(values: Values) -> bool:
+def flag_money_or_off_platform(values: Values) -> Flag | None:
+    matches = money_or_off_platform_matches(
+        values.title,
+        values.description,
+        values.acceptance_criteria,
+        *[q.get("text", "") for q in values.questions or []],
+    )
+    if not matches:
+        return None
+    return Flag(
+        code="money_or_off_platform",
+        message="May ask students for money or to move payment or contact off the platform: "
+        + ", ".join(f"“{m}”" for m in matches[:5])
+        + ".",
+        warning=(
+            "The text seems to ask students for money, or to move payment or contact off the "
+            "platform. A moderator will review it; postings that do so are rejected."
+        ),
+    )
+
+
+def flag_time_box_too_long_for_pay(values: Values) -> Flag | None:
     """A long time box for little money: less than two hours at the pay floor per week of it.
 
     Catches a posting that keeps the effort estimate small (so the hourly pay looks fine) while
@@ -378,69 +512,34 @@ def time_box_too_long_for_pay(values: Values) -> bool:
     """
     duration = _int(values.duration_hours) or 0
     amount = _int(values.amount) or 0
-    if not values.is_paid or duration <= WEEK:
-        return False
-    weeks = duration / WEEK
-    return amount / weeks < 2 * pay_floor()
+    if not values.is_paid or duration <= WEEK or amount / (duration / WEEK) >= 2 * pay_floor():
+        return None
+    return Flag(
+        code="time_box_too_long_for_pay",
+        message=(
+            f"A time box of {describe_hours(duration)} is long for "
+            f"{format_money(amount, values.currency)}."
+        ),
+        warning="The time box is long for the pay offered: a moderator will review the posting.",
+    )
+
+
+FLAG_RULES: tuple[Callable[[Values], Flag | None], ...] = (
+    flag_below_pay_floor,
+    flag_money_or_off_platform,
+    flag_time_box_too_long_for_pay,
+)
+
+
+def _flags(values: Values) -> list[Flag]:
+    return [flag for rule in FLAG_RULES if (flag := rule(values)) is not None]
 
 
 def posting_flags(values: Values) -> list[dict]:
     """Why this posting needs a moderator, as ``[{"code", "message"}]`` (empty: none)."""
-    flags = []
-    if below_pay_floor(values):
-        flags.append(
-            {
-                "code": "below_pay_floor",
-                "message": (
-                    f"Pays {format_money(values.amount // values.effort_hours, values.currency)} "
-                    f"per estimated hour, below the floor of "
-                    f"{format_money(pay_floor(), values.currency)}."
-                ),
-            }
-        )
-    matches = money_or_off_platform_matches(
-        values.title,
-        values.description,
-        values.acceptance_criteria,
-        *[q.get("text", "") for q in values.questions or []],
-    )
-    if matches:
-        flags.append(
-            {
-                "code": "money_or_off_platform",
-                "message": "May ask students for money or to move payment or contact off the "
-                "platform: " + ", ".join(f"“{m}”" for m in matches[:5]) + ".",
-            }
-        )
-    if time_box_too_long_for_pay(values):
-        flags.append(
-            {
-                "code": "time_box_too_long_for_pay",
-                "message": f"A time box of {describe_hours(values.duration_hours)} is long for "
-                f"{format_money(values.amount, values.currency)}.",
-            }
-        )
-    return flags
+    return [{"code": flag.code, "message": flag.message} for flag in _flags(values)]
 
 
 def posting_warnings(values: Values) -> list[str]:
     """What the employer should know before submitting (shown on the form and the preview)."""
-    warnings = []
-    codes = {flag["code"] for flag in posting_flags(values)}
-    if "below_pay_floor" in codes:
-        warnings.append(
-            f"This posting pays less than {format_money(pay_floor(), values.currency)} per "
-            "estimated hour of work. It can be published only after a moderator approves it, "
-            "even for verified employers. Raise the amount or lower the estimated effort to "
-            "publish without that review."
-        )
-    if "money_or_off_platform" in codes:
-        warnings.append(
-            "The text seems to ask students for money, or to move payment or contact off the "
-            "platform. A moderator will review it; postings that do so are rejected."
-        )
-    if "time_box_too_long_for_pay" in codes:
-        warnings.append(
-            "The time box is long for the pay offered: a moderator will review the posting."
-        )
-    return warnings
+    return [flag.warning for flag in _flags(values)]

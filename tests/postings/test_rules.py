@@ -282,3 +282,127 @@ def test_below_floor_posting_of_a_verified_employer_needs_a_moderator():
     posting = services.posting_submit(posting=posting, actor=member)
     assert posting.status == Posting.Status.PENDING_REVIEW
     assert posting.flags[0]["code"] == "below_pay_floor"
+
+
+# --- Each rule on its own ---------------------------------------------------------------------
+
+NOW = timezone.now()
+
+# (rule, what is wrong, the field, words of its message). Every rule has a row: a new rule
+# comes with its own.
+RULE_CASES = [
+    (rules.title_given, {"title": "Hi"}, "title", "at least 5 characters"),
+    (rules.description_given, {"description": "Too short."}, "description", "at least 20"),
+    (
+        rules.acceptance_criteria_given,
+        {"acceptance_criteria": "  "},
+        "acceptance_criteria",
+        "The acceptance criteria is required.",
+    ),
+    (rules.choices_known, {"work_mode": "underwater"}, "work_mode", "Choose a work mode"),
+    (rules.skills_within_limits, {"skills": ["x" * 51]}, "skills", "at most 50 characters"),
+    (rules.time_box_in_range, {"duration_hours": None}, "duration_hours", "Give the length"),
+    (rules.effort_fits_time_box, {"effort_hours": 121}, "effort_hours", "do not fit"),
+    (
+        rules.start_within_a_year,
+        {"starts_at": NOW + dt.timedelta(days=400)},
+        "starts_at",
+        "within a year",
+    ),
+    (
+        rules.deadline_before_start,
+        {"application_deadline": NOW - dt.timedelta(hours=1)},
+        "application_deadline",
+        "must be in the future",
+    ),
+    (rules.openings_in_range, {"openings": "many"}, "openings", "from 1 to 50"),
+    (rules.revisions_in_range, {"allowed_revisions": 11}, "allowed_revisions", "from 0 to 10"),
+    (
+        rules.place_given_for_onsite_work,
+        {"work_mode": "hybrid", "location": "  "},
+        "location",
+        "Say where",
+    ),
+    (rules.currency_supported, {"currency": "XYZ"}, "currency", "not a supported currency"),
+    (
+        rules.amount_fits_compensation,
+        {"compensation": "credit", "amount": 500},
+        "amount",
+        "carries no payment",
+    ),
+    (
+        rules.credit_arrangement_named,
+        {"credit_arrangement": "x" * 501},
+        "credit_arrangement",
+        "at most 500 characters",
+    ),
+    (
+        rules.milestones_within_limit,
+        {"milestones": [{"title": "Part", "due_offset_hours": 1, "amount": 0}] * 11},
+        "milestones",
+        "at most 10 milestones",
+    ),
+    (
+        rules.milestones_inside_time_box,
+        {"milestones": [{"title": "Late", "due_offset_hours": 400, "amount": 50000}]},
+        "milestones",
+        "outside the time box of 2 weeks",
+    ),
+    (rules.milestones_add_up, {"amount": 60000}, "milestones", "add up to 500.00 USD"),
+    (rules.questions_within_limits, {"questions": [{"text": ""}]}, "questions", "is empty"),
+]
+
+
+def test_every_rule_has_a_case():
+    assert {case[0] for case in RULE_CASES} == set(rules.POSTING_RULES)
+
+
+@pytest.mark.parametrize(
+    "rule,changes,field,fragment", RULE_CASES, ids=[case[0].__name__ for case in RULE_CASES]
+)
+def test_rule_finds_its_problem_and_passes_valid_values(rule, changes, field, fragment):
+    assert list(rule(valid_values(), NOW)) == []
+    problems = list(rule(valid_values(**changes), NOW))
+    assert [f for f, _ in problems] == [field]
+    assert fragment in problems[0][1]
+    assert problems[0][1] in rules.posting_errors(valid_values(**changes), now=NOW)[field]
+
+
+def test_messages_come_in_the_order_of_the_form():
+    errors = rules.posting_errors(valid_values(questions=[{"text": ""}], title=""), now=NOW)
+    assert list(errors) == ["title", "questions"]
+
+
+def test_an_invalid_time_box_gives_one_message_not_three():
+    # The effort and the milestones are checked against the time box only once it is valid.
+    errors = rules.posting_errors(valid_values(duration_hours=0, effort_hours=500), now=NOW)
+    assert list(errors) == ["duration_hours"]
+
+
+FLAG_CASES = [
+    (rules.flag_below_pay_floor, {"amount": 30000, "milestones": []}, "below_pay_floor"),
+    (
+        rules.flag_money_or_off_platform,
+        {"questions": [{"text": "Your WhatsApp number?"}]},
+        "money_or_off_platform",
+    ),
+    (
+        rules.flag_time_box_too_long_for_pay,
+        {"duration_hours": 12 * 168, "amount": 40000, "milestones": []},
+        "time_box_too_long_for_pay",
+    ),
+]
+
+
+def test_every_flag_rule_has_a_case():
+    assert {case[0] for case in FLAG_CASES} == set(rules.FLAG_RULES)
+
+
+@pytest.mark.parametrize("rule,changes,code", FLAG_CASES, ids=[c[2] for c in FLAG_CASES])
+def test_flag_rule_flags_its_case_with_a_message_and_a_warning(rule, changes, code):
+    assert rule(valid_values()) is None
+    flag = rule(valid_values(**changes))
+    assert flag.code == code and flag.message and flag.warning
+    values = valid_values(**changes)
+    assert {"code": code, "message": flag.message} in rules.posting_flags(values)
+    assert flag.warning in rules.posting_warnings(values)
