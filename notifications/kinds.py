@@ -35,6 +35,7 @@ KINDS: dict[str, str] = {
     "payout.paid": "A payout was paid",
     "payout.failed": "A payout failed",
     "payout.account_needed": "Set up your payout account to get paid",
+    "payout.reversed": "Part or all of a payout was taken back",
     "payments.refunded": "A refund was made",
     "payments.issue": "Payments: a difference to check (staff)",
     # Reminders

@@ -163,6 +163,8 @@ class Payout(_Attempted):
         PROCESSING = "processing", "Processing"
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed: waiting for review"
+        # The whole transfer was taken back from the student's account (a transfer reversal).
+        REVERSED = "reversed", "Reversed"
 
     TRANSITIONS: dict[str, set[str]] = {
         Status.PENDING: {Status.PROCESSING},
@@ -170,7 +172,10 @@ class Payout(_Attempted):
         Status.PROCESSING: {Status.PAID, Status.PENDING, Status.FAILED},
         # Staff retry a failed payout from the admin.
         Status.FAILED: {Status.PENDING},
-        Status.PAID: set(),
+        # Only Stripe moves a paid payout: a reversal of the whole transfer (a partial one
+        # leaves it paid, with ``amount_reversed``).
+        Status.PAID: {Status.REVERSED},
+        Status.REVERSED: set(),
     }
 
     milestone = models.OneToOneField(Milestone, on_delete=models.PROTECT, related_name="payout")
@@ -185,13 +190,20 @@ class Payout(_Attempted):
     # Due, but the student's payout account is not ready: released when it becomes ready.
     waiting_for_account = models.BooleanField(default=False)
     transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # Of ``amount``, what transfer reversals took back from the student (Stripe's
+    # ``amount_reversed``); the student keeps ``amount - amount_reversed``.
+    amount_reversed = models.BigIntegerField(default=0)
     paid_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_amount_gt_0")
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payout_amount_gt_0"),
+            models.CheckConstraint(
+                condition=models.Q(amount_reversed__gte=0, amount_reversed__lte=models.F("amount")),
+                name="payout_amount_reversed_valid",
+            ),
         ]
         indexes = [
             models.Index(

@@ -202,11 +202,12 @@ def ledger_problems() -> list[str]:
         .annotate(total=Sum("amount"))
     ):
         balances[row["assignment_id"]][row["account"]] = row["total"]
+    # What students keep: paid payouts less what transfer reversals took back.
     paid_payouts = {
-        row["assignment_id"]: row["total"]
-        for row in Payout.objects.filter(status=Payout.Status.PAID)
+        row["assignment_id"]: row["total"] - row["reversed"]
+        for row in Payout.objects.filter(status__in=[Payout.Status.PAID, Payout.Status.REVERSED])
         .values("assignment_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum("amount"), reversed=Sum("amount_reversed"))
     }
     refunded = {
         row["assignment_id"]: (row["total"], row["fee"])

@@ -93,7 +93,8 @@ class Transfer:
     transfer_group: str
     source_transaction: str
     metadata: dict[str, str] = field(default_factory=dict)
-    reversed: bool = False
+    reversed: bool = False  # fully reversed
+    amount_reversed: int = 0  # of ``amount``, taken back so far (full or partial reversals)
 
 
 @dataclass(frozen=True)

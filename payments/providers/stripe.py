@@ -273,6 +273,7 @@ class StripeProvider(PaymentProvider):
             source_transaction=data.get("source_transaction") or "",
             metadata=dict(data.get("metadata") or {}),
             reversed=bool(data.get("reversed")),
+            amount_reversed=from_stripe_amount(int(data.get("amount_reversed") or 0), currency),
         )
 
     def transfer_create(

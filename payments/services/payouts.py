@@ -279,7 +279,7 @@ def payout_record_transfer(*, payout_id: int, transfer: Transfer) -> Payout:
             .select_related("student", "funding", "milestone")
             .get(pk=payout_id)
         )
-        if payout.status == Payout.Status.PAID:
+        if payout.status in (Payout.Status.PAID, Payout.Status.REVERSED):
             if payout.transfer_id != transfer.id:
                 issue_raise(
                     key=f"transfer:{transfer.id}:second",
@@ -353,16 +353,14 @@ def payout_transfer_sync(*, transfer_id: str) -> str:
     payout = Payout.objects.filter(pk=payout_id).first() if payout_id.isdigit() else None
     if payout is None:
         return f"no payout of ours for transfer {transfer.id}"
-    if transfer.reversed:
-        issue_raise(
-            key=f"transfer:{transfer.id}:reversed",
-            kind="transfer_reversed",
-            description=f"Transfer {transfer.id} of payout #{payout.pk} was reversed.",
-            assignment=payout.assignment,
-        )
     if transfer.transfer_group != f"assignment_{payout.assignment_id}":
         return f"transfer {transfer.id} is not in the payout's transfer group"
     payout_record_transfer(payout_id=payout.pk, transfer=transfer)
+    if transfer.amount_reversed:
+        from .reversals import payout_reversal_record
+
+        payout_reversal_record(payout_id=payout.pk, transfer=transfer)
+        return f"payout #{payout.pk} recorded, {transfer.amount_reversed} reversed"
     return f"payout #{payout.pk} recorded"
 
 

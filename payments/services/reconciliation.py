@@ -100,11 +100,14 @@ def ledger_reconcile(*, since: datetime | None = None) -> int:
                         f"funding #{funding.pk}: transfer {transfer_id} "
                         f"({transfer.amount} {transfer.currency}) is not recorded as a payout"
                     )
-                elif transfer.amount != payout.amount or transfer.reversed:
+                elif (
+                    transfer.amount != payout.amount
+                    or transfer.amount_reversed != payout.amount_reversed
+                ):
                     found.append(
-                        f"payout #{payout.pk}: transfer {transfer_id} is "
-                        f"{'reversed' if transfer.reversed else transfer.amount}, "
-                        f"we recorded {payout.amount}"
+                        f"payout #{payout.pk}: transfer {transfer_id} is {transfer.amount} with "
+                        f"{transfer.amount_reversed} reversed, we recorded {payout.amount} with "
+                        f"{payout.amount_reversed} reversed"
                     )
             for transfer_id, payout in ours.items():
                 if transfer_id not in transfers:

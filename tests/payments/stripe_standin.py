@@ -6,6 +6,8 @@ transfer group), refunds. It behaves like Stripe where our code depends on it:
 
 - an expired Checkout Session cannot be paid (``complete_checkout`` raises ``SessionClosed``),
   and only an open one can be expired (400 otherwise);
+- transfers can be reversed in full or in part (``reverse_transfer`` or
+  ``POST /v1/transfers/{id}/reversals``): ``amount_reversed`` grows, ``reversed`` once whole;
 - refunds can be answered ``pending``/``requires_action`` (``answer_refunds``) and settled
   later, to ``succeeded`` or ``failed`` (``settle_refund``, which returns the event's object);
 
@@ -339,6 +341,8 @@ class StripeStandIn:
                     "has_more": False,
                     "data": data,
                 }
+            if m == "POST" and (match := re.fullmatch(r"/v1/transfers/(\w+)/reversals", p)):
+                return self._reversal_create(match[1], r.params)
             if m == "GET" and (match := re.fullmatch(r"/v1/transfers/(\w+)", p)):
                 return self._get(self.state.transfers, match[1], "transfer")
             if m == "POST" and p == "/v1/refunds":
@@ -448,10 +452,53 @@ class StripeStandIn:
             "transfer_group": params.get("transfer_group"),
             "metadata": params.get("metadata", {}),
             "reversed": False,
+            "amount_reversed": 0,
+            "reversals": {"object": "list", "data": [], "has_more": False},
             "created": time.time(),
         }
         self.state.transfers[transfer_id] = transfer
         return 200, dict(transfer)
+
+    def _reversal_create(self, transfer_id: str, params: dict) -> tuple[int, dict]:
+        """Take back all or part of a transfer: ``amount_reversed`` grows, ``reversed`` is set
+        once the whole amount is back; more than what is left is refused."""
+        transfer = self.state.transfers.get(transfer_id)
+        if transfer is None:
+            return _missing("transfer", transfer_id)
+        left = transfer["amount"] - transfer["amount_reversed"]
+        amount = int(params.get("amount") or left)
+        if amount <= 0 or amount > left:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "transfer_reversal_amount_too_large" if amount > left else None,
+                    "message": f"You cannot reverse {amount}; {left} is left on the transfer.",
+                }
+            }
+        reversal = {
+            "id": _id("trr"),
+            "object": "transfer_reversal",
+            "amount": amount,
+            "currency": transfer["currency"],
+            "transfer": transfer_id,
+            "balance_transaction": _id("txn"),
+            "metadata": params.get("metadata", {}),
+            "created": int(time.time()),
+        }
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+        transfer["reversals"]["data"].insert(0, reversal)
+        return 200, dict(reversal)
+
+    def reverse_transfer(self, transfer_id: str, amount: int | None = None) -> dict:
+        """Staff reverse a transfer in the dashboard; returns the transfer (the event's object)."""
+        with self.lock:
+            status, body = self._reversal_create(
+                transfer_id, {} if amount is None else {"amount": amount}
+            )
+            if status != 200:
+                raise ValueError(body["error"]["message"])
+            return json.loads(json.dumps(self.state.transfers[transfer_id]))
 
     def _refund_create(self, params: dict) -> tuple[int, dict]:
         intent = self.state.intents.get(params.get("payment_intent"))

@@ -286,10 +286,12 @@ def test_a_paid_payout_cannot_be_retried(funded, on_commit):
 
 
 def test_money_that_moved_stays_moved():
-    """Terminal states have no way out: a paid payout, a paid funding. A refund that succeeded
-    can only fail (Stripe fails a card refund after success when the card was closed), and a
-    refund waiting for the bank moves only to what the bank says."""
-    assert Payout.TRANSITIONS[Payout.Status.PAID] == set()
+    """Terminal states have no way out: a paid funding, a reversed payout. A paid payout can
+    only be reversed and a refund that succeeded can only fail (both only by Stripe: a transfer
+    reversal, a card refund failing after success), and a refund waiting for the bank moves
+    only to what the bank says."""
+    assert Payout.TRANSITIONS[Payout.Status.PAID] == {Payout.Status.REVERSED}
+    assert Payout.TRANSITIONS[Payout.Status.REVERSED] == set()
     assert Funding.TRANSITIONS[Funding.Status.PAID] == set()
     assert Refund.TRANSITIONS[Refund.Status.SUCCEEDED] == {Refund.Status.FAILED}
     assert Refund.TRANSITIONS[Refund.Status.SUBMITTED] == {
