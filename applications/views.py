@@ -3,6 +3,7 @@ service, and render; objects the viewer may not see are 404 (see ``selectors``).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
@@ -98,13 +99,24 @@ def apply(request, posting_pk: int):
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Your application was sent.")
+            messages.success(request, _sent_message(posting))
             return redirect("applications:detail", application.pk)
     return render(
         request,
         "applications/apply.html",
         {"posting": posting, "form": form, "blocker": blocker, "invite": invite},
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _sent_message(posting: Posting) -> str:
+    """What happens after applying: who reviews, and how long an offer stays open."""
+    hours = int(settings.OFFER_RESPONSE_WINDOW.total_seconds() // 3600)
+    deadline = timezone.localtime(posting.application_deadline).strftime("%-d %b %Y")
+    return (
+        f"Your application was sent. {posting.employer.name} reviews applications until "
+        f"{deadline}; you will get a notification when they answer. If they make you an offer, "
+        f"you have {hours} hours to accept it."
     )
 
 

@@ -22,3 +22,11 @@ def csrf(request):
     """The visitor's own CSRF token, and its cookie. Cached pages are shared by every visitor, so
     they carry no token; site.js asks here once when the visitor has no cookie yet."""
     return JsonResponse({"token": get_token(request)})
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the site's icon."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("favicon.svg"), permanent=True)
