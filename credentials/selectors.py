@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from applications.models import Assignment, Submission
+from applications.selectors import assignments_visible
 
 from . import documents, keys
 from .models import Credential, SupervisorSignOff
@@ -24,6 +25,21 @@ def credentials_for_student(user) -> list[Credential]:
         .exclude(status=Credential.Status.SUPERSEDED)
         .select_related("assignment__posting__employer", "assignment__supervisor_sign_off")
         .order_by("-issued_at", "-id")
+    )
+
+
+def credit_work_in_progress(user) -> list[Assignment]:
+    """The student's academic-credit assignments not yet completed: a supervisor can be named
+    before the work is approved (the link goes out on approval)."""
+    return list(
+        assignments_visible(user)
+        .filter(
+            student=user,
+            amount=0,
+            status__in=[Assignment.Status.AWAITING_FUNDING, Assignment.Status.ACTIVE],
+        )
+        .select_related("posting__employer", "supervisor_sign_off")
+        .order_by("-created_at")
     )
 
 

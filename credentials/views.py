@@ -41,7 +41,15 @@ def mine(request):
         }
         for c in credentials
     ]
-    return render(request, "credentials/mine.html", {"rows": rows})
+    waiting = [
+        {
+            "assignment": a,
+            "sign_off": getattr(a, "supervisor_sign_off", None),
+            "form": SupervisorForm(prefix=f"a{a.pk}"),
+        }
+        for a in selectors.credit_work_in_progress(request.user)
+    ]
+    return render(request, "credentials/mine.html", {"rows": rows, "waiting": waiting})
 
 
 def detail(request, public_id):

@@ -111,3 +111,17 @@ def test_api_lists_and_revokes_own_credentials(client, credential):
     assert again.status_code == 400
     client.force_login(StudentFactory())
     assert client.get(f"/api/v1/credentials/{credential.public_id}/").status_code == 404
+
+
+def test_credit_work_in_progress_offers_to_name_the_supervisor(client):
+    from tests.applications.factories import active_assignment
+
+    assignment = active_assignment(credit=True, title="Field study")
+    paid = active_assignment(credit=False)
+    client.force_login(assignment.student)
+    page = client.get(reverse("credentials:mine")).content.decode()
+    assert "Field study" in page and "Name my supervisor" in page
+    assert reverse("credentials:name_supervisor", args=[assignment.pk]) in page
+    client.force_login(paid.student)
+    page = client.get(reverse("credentials:mine")).content.decode()
+    assert "Name my supervisor" not in page
