@@ -67,7 +67,7 @@ STUDENTS = [
 ]
 
 # Apps that extend the demo, in dependency order; each has demo.seed_demo(stdout=...).
-EXTENSIONS = ["postings", "applications", "payments", "notifications"]
+EXTENSIONS = ["postings", "applications", "payments", "notifications", "credentials"]
 
 
 def _user(email, name, role, *, tz="UTC") -> User:
