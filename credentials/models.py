@@ -104,6 +104,8 @@ class SupervisorSignOff(models.Model):
     link_nonce = models.CharField(max_length=32)
     # When the e-mail with the link was enqueued (after the assignment completed).
     requested_at = models.DateTimeField(null=True, blank=True)
+    # When that e-mail was sent: a task delivered twice sends it once.
+    emailed_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.TextField(max_length=2000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -338,7 +338,8 @@ def _notify_decision(assignment: Assignment, sign_off: SupervisorSignOff) -> Non
 
 
 def supervisor_request_email(*, sign_off_id: int) -> None:
-    """E-mail the supervisor the signed link (they have no account, so no inbox)."""
+    """E-mail the supervisor the signed link (they have no account, so no inbox), once per
+    request: a retried or duplicated task finds ``emailed_at`` set and sends nothing."""
     sign_off = (
         SupervisorSignOff.objects.select_related(
             "assignment__posting__employer", "assignment__student"
@@ -346,7 +347,9 @@ def supervisor_request_email(*, sign_off_id: int) -> None:
         .filter(pk=sign_off_id, status=SupervisorSignOff.Status.PENDING)
         .first()
     )
-    if sign_off is None:
+    if sign_off is None or sign_off.requested_at is None:
+        return
+    if sign_off.emailed_at is not None and sign_off.emailed_at >= sign_off.requested_at:
         return
     context = {"sign_off": sign_off, "link": supervisor_link(sign_off), "SITE_NAME": SITE_NAME}
     context["student"] = sign_off.assignment.student
@@ -357,4 +360,8 @@ def supervisor_request_email(*, sign_off_id: int) -> None:
         message=render_to_string("credentials/email/supervisor_request.txt", context),
         from_email=None,
         recipient_list=[sign_off.supervisor_email],
+    )
+    # Only for this request: a supervisor named again meanwhile (new nonce) gets their own e-mail.
+    SupervisorSignOff.objects.filter(pk=sign_off.pk, link_nonce=sign_off.link_nonce).update(
+        emailed_at=timezone.now()
     )

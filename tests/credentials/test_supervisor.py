@@ -137,3 +137,13 @@ def test_api_names_a_supervisor(client):
         content_type="application/json",
     )
     assert response.status_code == 201 and response.json()["status"] == "pending"
+
+
+def test_the_request_task_run_twice_sends_one_email(named):
+    from credentials.tasks import send_supervisor_request
+
+    sign_off = SupervisorSignOff.objects.get(assignment=named)
+    assert sign_off.emailed_at is not None
+    send_supervisor_request.delay(sign_off.pk)
+    send_supervisor_request.delay(sign_off.pk)
+    assert len(to_supervisor()) == 1
