@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.urls import reverse
 
 from applications.models import Assignment
 from payments import services
@@ -334,3 +335,53 @@ def test_the_admin_lists_every_payments_model(client):
         "reconciliationissue",
     ]:
         assert client.get(f"/admin/payments/{name}/").status_code == 200, name
+
+
+# --- Payouts set up before money waits --------------------------------------------------------
+
+
+def test_the_student_is_asked_for_a_payout_account_until_it_is_ready(client, assignment, on_commit):
+    client.force_login(assignment.student)
+    url = reverse("applications:assignment", args=[assignment.pk])
+    html = client.get(url).content.decode()
+    assert "Set up your payout account now" in html
+    assert f'href="{reverse("payments:payout_account")}">Set up my payout account' in html
+    with on_commit():
+        ready_account(assignment.student)
+    assert "Set up your payout account now" not in client.get(url).content.decode()
+
+
+def test_the_payout_account_page_updates_itself_until_ready(client, assignment, on_commit):
+    student = assignment.student
+    client.force_login(student)
+    page = reverse("payments:payout_account")
+    assert "hx-trigger" not in client.get(page).content.decode()  # nothing started: no polling
+    services.payout_account_onboarding_url(
+        student=student, refresh_url="http://t/r", return_url="http://t/r"
+    )
+    html = client.get(page).content.decode()
+    assert f'hx-get="{page}" hx-trigger="every 3s" hx-select="#payout-account-status"' in html
+    with on_commit():
+        ready_account(student)
+    html = client.get(page).content.decode()
+    assert "hx-trigger" not in html and "You can receive payouts." in html
+
+
+def test_the_employer_sees_a_payout_waiting_for_the_students_account(
+    client, assignment, employer, on_commit
+):
+    from applications import services as app_services
+    from tests.applications.factories import submit
+
+    funding = services.funding_start(assignment=assignment, actor=employer)
+    with on_commit():
+        pay_with_test_provider(funding)
+    milestone = assignment.milestones.order_by("position").first()
+    submit(milestone)
+    with on_commit():
+        app_services.milestone_approve(milestone=milestone, actor=employer)
+    assert Payout.objects.get(milestone=milestone).waiting_for_account
+    client.force_login(employer)
+    html = client.get(reverse("applications:assignment", args=[assignment.pk])).content.decode()
+    name = assignment.student.display_name
+    assert f"Payout waiting for {name}’s payout account" in html
