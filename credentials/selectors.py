@@ -12,8 +12,8 @@ from applications.models import Assignment, Submission
 from applications.selectors import assignments_visible
 
 from . import documents, keys
+from .identity import SITE_NAME, SUPERVISOR_SALT, canonical
 from .models import Credential, SupervisorSignOff
-from .services import SITE_NAME, SUPERVISOR_SALT, absolute
 
 REVOKED = [Credential.Status.REVOKED, Credential.Status.SUPERSEDED]
 
@@ -99,10 +99,10 @@ def status_list_jwt(number: int) -> str:
     immediate)."""
     from django.urls import reverse
 
-    list_url = absolute(reverse("credentials:status_list", args=[number]))
+    list_url = canonical(reverse("credentials:status_list", args=[number]))
     document = documents.status_list_credential(
         list_url=list_url,
-        issuer_url=absolute(reverse("credentials:issuer")),
+        issuer_url=canonical(reverse("credentials:issuer")),
         site_name=SITE_NAME,
         revoked=revoked_positions(number),
         issued_at=timezone.now(),

@@ -25,21 +25,16 @@ from notifications.services import notify
 from postings.rules import describe_hours
 
 from . import documents, keys
+from .identity import SITE_NAME, SUPERVISOR_SALT, canonical
 from .models import Credential, SupervisorSignOff
 
 logger = logging.getLogger(__name__)
-SITE_NAME = "Micro-internships"
-SUPERVISOR_SALT = "credentials.supervisor-link"
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def status_list_location(index: int) -> tuple[str, int]:
     """The status list URL holding credential ``index`` and the position in it."""
     number, position = divmod(index, documents.STATUS_LIST_BITS)
-    return absolute(reverse("credentials:status_list", args=[number])), position
+    return canonical(reverse("credentials:status_list", args=[number])), position
 
 
 def _facts(assignment: Assignment, credential: Credential, *, include_rating: bool):
@@ -58,11 +53,11 @@ def _facts(assignment: Assignment, credential: Credential, *, include_rating: bo
             decided_at=sign_off.decided_at,
         )
     return documents.CredentialFacts(
-        credential_url=absolute(reverse("credentials:detail", args=[credential.public_id])),
-        issuer_url=absolute(reverse("credentials:issuer")),
+        credential_url=canonical(reverse("credentials:detail", args=[credential.public_id])),
+        issuer_url=canonical(reverse("credentials:issuer")),
         site_name=SITE_NAME,
         site_url=settings.SITE_URL,
-        achievement_url=absolute(reverse("postings:detail", args=[posting.pk])),
+        achievement_url=canonical(reverse("postings:detail", args=[posting.pk])),
         title=posting.title,
         format_label=posting.get_format_display(),
         time_box=describe_hours(posting.duration_hours),
@@ -70,7 +65,7 @@ def _facts(assignment: Assignment, credential: Credential, *, include_rating: bo
         acceptance_criteria=posting.acceptance_criteria,
         skills=[skill.name for skill in posting.skills.all()],
         employer_name=posting.employer.name,
-        employer_url=absolute(reverse("accounts:employer_detail", args=[posting.employer_id])),
+        employer_url=canonical(reverse("accounts:employer_detail", args=[posting.employer_id])),
         credit=not assignment.is_paid,
         student_name=assignment.student.display_name,
         email=assignment.student.email,
@@ -213,7 +208,7 @@ def credential_revoke(*, credential: Credential, actor: User) -> Credential:
 
 def supervisor_link(sign_off: SupervisorSignOff) -> str:
     token = signing.dumps([sign_off.pk, sign_off.link_nonce], salt=SUPERVISOR_SALT)
-    return absolute(reverse("credentials:supervisor", args=[token]))
+    return canonical(reverse("credentials:supervisor", args=[token]))
 
 
 def assignment_completed(*, assignment_id: int) -> None:

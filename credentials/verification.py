@@ -19,7 +19,7 @@ from jwcrypto import jws
 from jwcrypto.common import JWException, base64url_decode
 
 from . import documents, keys, selectors
-from .services import absolute
+from .identity import canonical
 
 LEEWAY_SECONDS = 60
 MAX_INPUT = 64 * 1024
@@ -177,7 +177,7 @@ def verify_jwt(token: str, *, now: datetime | None = None) -> Verification:
     if payload is None:
         return result
     document = payload.get("vc")
-    issuer = absolute(reverse("credentials:issuer"))
+    issuer = canonical(reverse("credentials:issuer"))
     ok = isinstance(document, dict) and payload.get("iss") == issuer
     ok = ok and (document.get("issuer") or {}).get("id") == issuer
     if not result.add(

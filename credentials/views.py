@@ -16,6 +16,7 @@ from marketplace.core.errors import DomainError
 
 from . import keys, selectors, services
 from .forms import DeclineForm, SupervisorForm, VerifyForm
+from .identity import SITE_NAME, canonical
 from .models import SupervisorSignOff
 from .verification import InputError, summary, verify_input
 
@@ -180,12 +181,12 @@ def issuer(request):
             "https://www.w3.org/ns/credentials/v2",
             "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
         ],
-        "id": services.absolute(reverse("credentials:issuer")),
+        "id": canonical(reverse("credentials:issuer")),
         "type": ["Profile"],
-        "name": services.SITE_NAME,
-        "url": services.absolute("/"),
+        "name": SITE_NAME,
+        "url": canonical("/"),
         "description": "Issues Open Badges 3.0 credentials for work completed on this marketplace.",
-        "jwks": services.absolute(reverse("credentials-jwks")),
+        "jwks": canonical(reverse("credentials-jwks")),
     }
     response = JsonResponse(data)
     response["Access-Control-Allow-Origin"] = "*"
