@@ -486,6 +486,16 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.reconcile",
     "schedule": crontab(hour=3, minute=17),
 }
+# Provider idempotency keys start with this, so that two environments sharing one Stripe account
+# (staging and a developer's machine) never answer each other's keys.
+PAYMENTS_IDEMPOTENCY_NAMESPACE = env.str(
+    "PAYMENTS_IDEMPOTENCY_NAMESPACE", default="test" if TESTING else DJANGO_ENV
+)
+# A transfer refused for the platform balance ("balance_insufficient") is tried again this much
+# later, without counting against PAYOUT_MAX_RETRIES (it waits for money, not for a fix).
+PAYOUT_BALANCE_RETRY_SECONDS = env.int("PAYOUT_BALANCE_RETRY_SECONDS", default=3600)
+# A webhook event whose handling failed this many times stops being retried; staff are told.
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 
 # --- Credentials (Open Badges 3.0) ------------------------------------------------------------
 INSTALLED_APPS.append("credentials")

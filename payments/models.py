@@ -130,20 +130,26 @@ class Funding(models.Model):
 
     @property
     def checkout_idempotency_key(self) -> str:
-        return f"funding:{self.pk}:checkout:{self.checkout_attempt}"
+        return (
+            f"{settings.PAYMENTS_IDEMPOTENCY_NAMESPACE}:funding:{self.pk}"
+            f":checkout:{self.checkout_attempt}"
+        )
 
 
 class _Attempted(models.Model):
     """What payouts and refunds share: a provider call made in three steps.
 
     1. lock the row, mark it ``processing`` (``processing_since``), commit;
-    2. call the provider with the row's deterministic idempotency key;
+    2. call the provider with the attempt's idempotency key (built from our ids);
     3. lock the row again and record the result.
     A crash between 2 and 3 leaves the row ``processing``: once the lease has run out, the sweep
-    runs it again, and the same idempotency key makes the provider return the first result.
+    runs it again, and that attempt first looks for what the earlier one did at the provider.
     """
 
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Every attempt ever made (a staff retry starts ``attempts`` again, not this): it numbers
+    # the idempotency keys, since the provider replays a used key's first answer.
+    attempt_serial = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     processing_since = models.DateTimeField(null=True, blank=True)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -224,7 +230,10 @@ class Payout(_Attempted):
 
     @property
     def idempotency_key(self) -> str:
-        return f"payout:{self.pk}"
+        """The key of the current attempt. Stripe replays a key's first answer for 24 hours,
+        errors included, so each attempt has its own key (and looks for an earlier transfer
+        before creating one)."""
+        return f"{settings.PAYMENTS_IDEMPOTENCY_NAMESPACE}:payout:{self.pk}:{self.attempt_serial}"
 
 
 class Refund(_Attempted):
@@ -295,7 +304,7 @@ class Refund(_Attempted):
 
     @property
     def idempotency_key(self) -> str:
-        return f"refund:{self.pk}"
+        return f"{settings.PAYMENTS_IDEMPOTENCY_NAMESPACE}:refund:{self.pk}"
 
 
 class LedgerEntry(models.Model):

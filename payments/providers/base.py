@@ -7,6 +7,12 @@ own units. Errors cross it as one of four classes that tell the caller what to d
 - ``PaymentActionRequired``: send the user to ``redirect_url`` (e.g. authentication).
 - ``ProviderUnavailable``: transient (timeout, rate limit, 5xx): retry later with backoff.
 - ``ProviderError``: anything else, usually our fault (bad request, auth): logged, not retried.
+
+Two refusals of a transfer are neither ours nor final, and name what to wait for:
+
+- ``AccountNotReady``: the student's connected account cannot receive transfers (onboarding not
+  finished, restricted): wait until the provider says it is ready again.
+- ``BalanceInsufficient``: the platform balance cannot cover the transfer: try again later.
 """
 
 from __future__ import annotations
@@ -46,6 +52,14 @@ class ProviderUnavailable(PaymentError):
 
 class ProviderError(PaymentError):
     user_message = "Something went wrong on our side with the payment provider. We are on it."
+
+
+class AccountNotReady(PaymentError):
+    user_message = "The payout account cannot receive transfers yet."
+
+
+class BalanceInsufficient(PaymentError):
+    user_message = "The platform balance does not cover this transfer yet."
 
 
 class InvalidSignature(Exception):

@@ -16,6 +16,8 @@ import stripe
 from django.conf import settings
 
 from .base import (
+    AccountNotReady,
+    BalanceInsufficient,
     CheckoutSession,
     ConnectedAccount,
     InvalidSignature,
@@ -66,9 +68,24 @@ class _RequestsClient(stripe.RequestsClient):
         return min(base * (2 ** max(num_retries - 1, 0)), 5.0)
 
 
+# Stripe's codes for a destination that cannot take a transfer now (the student can fix it).
+_ACCOUNT_NOT_READY = frozenset(
+    {
+        "account_invalid",
+        "insufficient_capabilities_for_transfer",
+        "transfers_not_allowed",
+        "payouts_not_allowed",
+    }
+)
+
+
 def _translate(exc: stripe.StripeError, action: str) -> Exception:
-    """The four answers of ``base`` for what the library raised."""
+    """The answers of ``base`` for what the library raised."""
     detail = f"{action}: {type(exc).__name__} {exc.http_status or ''} {exc.code or ''} {exc}"
+    if exc.code == "balance_insufficient":
+        return BalanceInsufficient(code=exc.code, detail=detail)
+    if exc.code in _ACCOUNT_NOT_READY:
+        return AccountNotReady(code=exc.code or "", detail=detail)
     if isinstance(exc, stripe.CardError):
         if exc.code == "authentication_required":
             return PaymentActionRequired(code=exc.code or "", detail=detail)

@@ -8,11 +8,14 @@ through the same recording and handling as signed webhooks, never a shortcut.
 
 Transfers succeed at once, or fail on request: ``failure_set(mode=..., times=...)`` (tests) or an
 account onboarded with "transfers fail" (demos). ``mode`` is ``unavailable`` (transient),
-``declined`` or ``error``.
+``declined``, ``error``, ``balance`` (the platform balance is short) or ``account`` (the
+account cannot take transfers). Like Stripe, an idempotency key's first answer is its answer,
+a failure included: only a new key can succeed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from typing import Any
@@ -21,11 +24,14 @@ from django.db import transaction
 from django.urls import reverse
 
 from .base import (
+    AccountNotReady,
+    BalanceInsufficient,
     CheckoutSession,
     ConnectedAccount,
     InvalidSignature,
     LineItem,
     PaymentDeclined,
+    PaymentError,
     PaymentProvider,
     ProviderError,
     ProviderUnavailable,
@@ -37,6 +43,8 @@ FAILURES = {
     "unavailable": ProviderUnavailable,
     "declined": PaymentDeclined,
     "error": ProviderError,
+    "balance": BalanceInsufficient,
+    "account": AccountNotReady,
 }
 CONTROL_ID = "control_transfers"
 
@@ -63,13 +71,22 @@ def _save(kind: str, object_id: str, data: dict[str, Any]) -> None:
     _model().objects.update_or_create(pk=object_id, defaults={"kind": kind, "data": data})
 
 
+def _key_id(key: str) -> str:
+    key_id = f"idem_{key}"
+    return key_id if len(key_id) <= 64 else f"idem_{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def _idempotent(key: str, kind: str, make) -> dict[str, Any]:
-    """Like the provider: the same idempotency key returns the first result."""
+    """Like the provider: the same idempotency key returns the first result (or error)."""
     Model = _model()
-    key_id = f"idem_{key}"[:64]
+    key_id = _key_id(key)
     with transaction.atomic():
         existing = Model.objects.select_for_update().filter(pk=key_id).first()
         if existing is not None:
+            if "error" in existing.data:
+                raise FAILURES[existing.data["error"]](
+                    code=f"test_{existing.data['error']}", detail="test mode: replayed failure"
+                )
             return _get(kind, existing.data["object_id"])
         data = make()
         _save(kind, data["id"], data)
@@ -82,6 +99,21 @@ def failure_set(*, mode: str | None, times: int = 1_000_000) -> None:
     if mode is not None and mode not in FAILURES:
         raise ValueError(f"unknown failure mode {mode!r}")
     _save("control", CONTROL_ID, {"id": CONTROL_ID, "mode": mode, "remaining": times})
+
+
+def _fail_once_per_key(key: str, account: dict[str, Any] | None = None) -> None:
+    """A new key may fail as requested; its failure is saved and replayed like a result."""
+    key_id = _key_id(key)
+    if _model().objects.filter(pk=key_id).exists():
+        return  # answered before: _idempotent replays it
+    try:
+        _maybe_fail(account)
+    except PaymentError as exc:
+        mode = next((m for m, cls in FAILURES.items() if type(exc) is cls), "declined")
+        _model().objects.get_or_create(
+            pk=key_id, defaults={"kind": "idempotency", "data": {"error": mode}}
+        )
+        raise
 
 
 def _maybe_fail(account: dict[str, Any] | None = None) -> None:
@@ -281,9 +313,7 @@ class TestProvider(PaymentProvider):
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> Transfer:
-        key_id = f"idem_{idempotency_key}"[:64]
-        if not _model().objects.filter(pk=key_id).exists():
-            _maybe_fail(_get("account", destination))
+        _fail_once_per_key(idempotency_key, _get("account", destination))
         data = _idempotent(
             idempotency_key,
             "transfer",
@@ -327,8 +357,7 @@ class TestProvider(PaymentProvider):
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> RefundResult:
-        key_id = f"idem_{idempotency_key}"[:64]
-        if not _model().objects.filter(pk=key_id).exists():
+        if not _model().objects.filter(pk=_key_id(idempotency_key)).exists():
             _maybe_fail()
         data = _idempotent(
             idempotency_key,

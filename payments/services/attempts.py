@@ -1,21 +1,32 @@
 """What payouts and refunds share: the error format, retries with backoff, the status steps.
 
 The pattern for money that leaves through the provider (payouts, refunds) is three steps:
-lock and mark ``processing`` (commit), call the provider with a deterministic idempotency key
-(no transaction open, no lock held), then lock again and record. A worker that dies between
+lock and mark ``processing`` (commit), call the provider with an idempotency key built from our
+ids (no transaction open, no lock held), then lock again and record. A worker that dies between
 the call and the record leaves the row ``processing``; once its lease has run out the sweep runs
-it again, and the provider answers the same idempotency key with the first result, so the money
-moves once. After 24 hours (the provider forgets keys) a retry first looks for the transfer in
-the assignment's transfer group.
+it again.
 
-Only transient provider errors (``ProviderUnavailable``) are retried, with exponential backoff
-kept in ``next_attempt_at`` and picked up by the beat sweep, never by long countdowns; after
-``PAYOUT_MAX_RETRIES`` the row waits for staff (admin "retry" action).
+The provider saves the first answer to a key for 24 hours and replays it, a 500 or a refusal
+included, so a retry with the same key could never succeed. Each attempt therefore has its own
+key (``<namespace>:payout:<id>:<attempt>``), and every attempt after the first looks for what an
+earlier one may have done (the transfer, by transfer group and metadata) before creating
+anything: a lost answer or a killed worker never pays twice.
+
+What a refusal means (``error_outcome``):
+
+- transient (``ProviderUnavailable``): retried with exponential backoff in ``next_attempt_at``,
+  picked up by the beat sweep (never long countdowns); after ``PAYOUT_MAX_RETRIES`` it fails;
+- the student's account is not ready (``AccountNotReady``): the payout waits for the account,
+  released by the ``account.updated`` that says it is ready;
+- the platform balance is short (``BalanceInsufficient``): tried again after
+  ``PAYOUT_BALANCE_RETRY_SECONDS``;
+- anything else is final: the row waits for staff (told; admin "retry" action).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,6 +39,8 @@ from ..models import (
     LedgerEntry,
 )
 from ..providers.base import (
+    AccountNotReady,
+    BalanceInsufficient,
     PaymentActionRequired,
     PaymentDeclined,
     PaymentError,
@@ -61,6 +74,25 @@ def _refused(exc: PaymentError) -> PaymentRefused:
     else:
         error = PaymentRefused(exc.message, code="provider_error")
     return error
+
+
+class Outcome(StrEnum):
+    """What a refused provider call means for the attempt (also its audit action)."""
+
+    RETRY = "retry_scheduled"
+    WAIT_FOR_ACCOUNT = "waiting_for_account"
+    WAIT_FOR_BALANCE = "waiting_for_balance"
+    FINAL = "failed"
+
+
+def error_outcome(error: PaymentError) -> Outcome:
+    if isinstance(error, ProviderUnavailable):
+        return Outcome.RETRY
+    if isinstance(error, AccountNotReady):
+        return Outcome.WAIT_FOR_ACCOUNT
+    if isinstance(error, BalanceInsufficient):
+        return Outcome.WAIT_FOR_BALANCE
+    return Outcome.FINAL
 
 
 def _staff():

@@ -107,7 +107,7 @@ def _funding_open(*, assignment, employer, actor, quote) -> tuple[Funding, str, 
                 "A payment for this assignment is being processed; you will be told when it clears."
             )
         if funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
-            return funding, "", False  # the last attempt got no session: same attempt and key
+            return funding, "", False  # no session yet (a refused attempt moved to a new key)
         still_good = (
             funding.status == Funding.Status.OPEN
             and funding.checkout_expires_at
@@ -186,6 +186,7 @@ def _session_open(*, funding: Funding, employer, actor) -> Funding:
             idempotency_key=funding.checkout_idempotency_key,
         )
     except PaymentError as exc:
+        _checkout_attempt_refused(funding_id=funding.pk)
         raise _refused(exc) from exc
     with transaction.atomic():
         funding = Funding.objects.select_for_update().get(pk=funding.pk)
@@ -249,6 +250,16 @@ def funding_expire_other_sessions(*, funding_id: int) -> list[str]:
                 assignment=funding.assignment,
             )
     return closed
+
+
+def _checkout_attempt_refused(*, funding_id: int) -> None:
+    """The provider replays a refused key's answer (a 500 too) for 24 hours: the employer's next
+    try is a new attempt with a new key, never the refused one again."""
+    with transaction.atomic():
+        funding = Funding.objects.select_for_update().get(pk=funding_id)
+        if funding.status == Funding.Status.OPEN and not funding.checkout_session_id:
+            funding.checkout_attempt += 1
+            funding.save(update_fields=["checkout_attempt", "updated_at"])
 
 
 def funding_confirm(*, session_id: str) -> Funding | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +31,9 @@ def payout_account_onboarding_url(*, student, refresh_url: str, return_url: str)
             remote = provider.account_create(
                 email=student.email,
                 student_id=student.pk,
-                idempotency_key=f"payout-account:{student.pk}",
+                idempotency_key=(
+                    f"{settings.PAYMENTS_IDEMPOTENCY_NAMESPACE}:payout-account:{student.pk}"
+                ),
             )
             with transaction.atomic():
                 account, created = PayoutAccount.objects.get_or_create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,18 +19,22 @@ from notifications.services import notify, notify_many, reminder_schedule
 
 from ..models import Funding, LedgerEntry, Payout, PayoutAccount, Refund
 from ..providers import get_provider
-from ..providers.base import PaymentError, ProviderUnavailable, Transfer
+from ..providers.base import PaymentError, Transfer
 from .attempts import (
     CLAIM,
-    IDEMPOTENCY_WINDOW,
     Account,
+    Outcome,
     _attempts_restart,
     _backoff,
     _staff,
     _to_processing,
+    error_outcome,
 )
 from .ledger import ledger_post
+from .payout_accounts import payout_account_sync
 from .reconciliation import issue_raise
+
+logger = logging.getLogger(__name__)
 
 
 def _held_available(*, assignment_id: int) -> int:
@@ -147,8 +152,11 @@ def _find_transfer(payout: Payout) -> Transfer | None:
     return None
 
 
-def payout_release(*, payout_id: int) -> Payout:
-    """Transfer a payout to the student's connected account; safe to run twice or at once."""
+def _payout_attempt_start(*, payout_id: int) -> tuple[Payout, str] | None:
+    """Lock, check and mark the payout ``processing`` for one more attempt (committed).
+
+    Returns the payout and the destination account, or None when there is nothing to do now.
+    """
     now = timezone.now()
     with transaction.atomic():
         payout = (
@@ -157,23 +165,24 @@ def payout_release(*, payout_id: int) -> Payout:
             .get(pk=payout_id)
         )
         if payout.status in (Payout.Status.PAID, Payout.Status.FAILED):
-            return payout
+            return None
         if (
             payout.status == Payout.Status.PROCESSING
             and payout.processing_since
             and payout.processing_since > now - settings.PAYOUT_PROCESSING_LEASE
         ):
-            return payout  # another worker is on it right now
+            return None  # another worker is on it right now
         account = PayoutAccount.objects.filter(student_id=payout.student_id).first()
         if account is None or not account.is_ready:
             _payout_wait_for_account(payout, account)
-            return payout
+            return None
         if payout.funding.status != Funding.Status.PAID:
-            return payout
+            return None
         if payout.status == Payout.Status.PENDING:
             status_move(payout, Payout.Status.PROCESSING, "payout")
         payout.processing_since = now
         payout.attempts += 1
+        payout.attempt_serial += 1
         payout.first_attempt_at = payout.first_attempt_at or now
         payout.waiting_for_account = False
         payout.save(
@@ -181,18 +190,30 @@ def payout_release(*, payout_id: int) -> Payout:
                 "status",
                 "processing_since",
                 "attempts",
+                "attempt_serial",
                 "first_attempt_at",
                 "waiting_for_account",
                 "updated_at",
             ]
         )
-        destination = account.account_id
-        funding = payout.funding
+    return payout, account.account_id
+
+
+def payout_release(*, payout_id: int) -> Payout:
+    """Transfer a payout to the student's connected account; safe to run twice or at once.
+
+    Every attempt has its own idempotency key (the provider replays a key's first answer, a 500
+    or a refusal included, so reusing it could never succeed). A later attempt first looks for a
+    transfer an earlier one made (a lost answer, a worker killed after the call) in the
+    assignment's transfer group: a retry never pays twice.
+    """
+    started = _payout_attempt_start(payout_id=payout_id)
+    if started is None:
+        return Payout.objects.get(pk=payout_id)
+    payout, destination = started
+    funding = payout.funding
     try:
-        transfer = None
-        if payout.first_attempt_at < now - IDEMPOTENCY_WINDOW:
-            # The provider may have forgotten our idempotency key: look before creating.
-            transfer = _find_transfer(payout)
+        transfer = _find_transfer(payout) if payout.attempt_serial > 1 else None
         if transfer is None:
             transfer = get_provider().transfer_create(
                 amount=payout.amount,
@@ -207,68 +228,103 @@ def payout_release(*, payout_id: int) -> Payout:
                 },
                 idempotency_key=payout.idempotency_key,
             )
-    except ProviderUnavailable as exc:
-        return _payout_attempt_failed(payout_id=payout.pk, error=exc, transient=True)
     except PaymentError as exc:
-        return _payout_attempt_failed(payout_id=payout.pk, error=exc, transient=False)
+        return _payout_attempt_failed(payout_id=payout.pk, error=exc)
     return payout_record_transfer(payout_id=payout.pk, transfer=transfer)
 
 
-def _payout_attempt_failed(*, payout_id: int, error: PaymentError, transient: bool) -> Payout:
-    now = timezone.now()
+def _payout_attempt_failed(*, payout_id: int, error: PaymentError) -> Payout:
+    """What a refused attempt means (``attempts.error_outcome``): try again, wait, or fail."""
+    outcome = error_outcome(error)
+    student_id = Payout.objects.values_list("student_id", flat=True).get(pk=payout_id)
+    if outcome == Outcome.WAIT_FOR_ACCOUNT:
+        _account_resync(student_id=student_id)
     with transaction.atomic():
+        # The account before the payout: the order payout_account_sync locks them in.
+        account = PayoutAccount.objects.select_for_update().filter(student_id=student_id).first()
         payout = Payout.objects.select_for_update().select_related("student").get(pk=payout_id)
         if payout.status != Payout.Status.PROCESSING:
             return payout
         payout.last_error = (error.detail or error.message)[:2000]
         payout.processing_since = None
-        if transient and payout.attempts < settings.PAYOUT_MAX_RETRIES:
-            status_move(payout, Payout.Status.PENDING, "payout")
-            payout.next_attempt_at = now + _backoff(payout.attempts)
-            payout.save(
-                update_fields=[
-                    "status",
-                    "last_error",
-                    "processing_since",
-                    "next_attempt_at",
-                    "updated_at",
-                ]
-            )
-            audit(action="payout.retry_scheduled", target=payout, attempts=payout.attempts)
+        if outcome == Outcome.WAIT_FOR_ACCOUNT and account is not None and account.is_ready:
+            # The provider refused the transfer yet shows the account ready (or it became
+            # ready just now): retried like a transient error, so that it stays bounded.
+            outcome = Outcome.RETRY
+        if outcome == Outcome.RETRY and payout.attempts >= settings.PAYOUT_MAX_RETRIES:
+            outcome = Outcome.FINAL
+        if outcome == Outcome.FINAL:
+            _payout_fail(payout)
             return payout
-        status_move(payout, Payout.Status.FAILED, "payout")
-        payout.failed_at = now
-        payout.next_attempt_at = None
+        status_move(payout, Payout.Status.PENDING, "payout")
+        payout.next_attempt_at = {
+            Outcome.WAIT_FOR_ACCOUNT: None,
+            Outcome.WAIT_FOR_BALANCE: timezone.now()
+            + timedelta(seconds=settings.PAYOUT_BALANCE_RETRY_SECONDS),
+        }.get(outcome, timezone.now() + _backoff(payout.attempts))
         payout.save(
             update_fields=[
                 "status",
                 "last_error",
                 "processing_since",
-                "failed_at",
                 "next_attempt_at",
                 "updated_at",
             ]
         )
-        audit(action="payout.failed", target=payout, error=payout.last_error[:200])
-        amount = format_money(payout.amount, payout.currency)
-        notify(
-            recipient=payout.student,
-            kind="payout.failed",
-            title=f"Your payout of {amount} is delayed",
-            body="The transfer did not go through. Our team is looking into it; "
-            "the money stays reserved for you.",
-            link=reverse("payments:earnings"),
-            dedupe_key=f"payout:{payout.pk}:failed:{payout.attempts}",
-        )
-        notify_many(
-            recipients=_staff(),
-            kind="payout.failed",
-            title=f"Payout #{payout.pk} failed ({amount})",
-            body=payout.last_error,
-            link=reverse("admin:payments_payout_change", args=[payout.pk]),
-            dedupe_key=f"payout:{payout.pk}:failed:{payout.attempts}:staff",
-        )
+        if outcome == Outcome.WAIT_FOR_ACCOUNT:
+            # Released by payout_account_sync when ``account.updated`` says it is ready.
+            _payout_wait_for_account(payout, account)
+        else:
+            audit(action=f"payout.{outcome}", target=payout, attempts=payout.attempts)
     return payout
+
+
+def _account_resync(*, student_id: int) -> None:
+    """After a "not ready" refusal our record of the account follows the provider's, so that
+    the ``account.updated`` that makes it ready again releases the payout."""
+    account = PayoutAccount.objects.filter(student_id=student_id).first()
+    if account is not None:
+        try:
+            payout_account_sync(account_id=account.account_id)
+        except PaymentError:
+            logger.warning("Could not re-fetch account %s", account.account_id, exc_info=True)
+
+
+def _payout_fail(payout: Payout) -> None:
+    """The last attempt failed (row locked by the caller): the payout waits for staff."""
+    now = timezone.now()
+    status_move(payout, Payout.Status.FAILED, "payout")
+    payout.failed_at = now
+    payout.next_attempt_at = None
+    payout.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "processing_since",
+            "failed_at",
+            "next_attempt_at",
+            "updated_at",
+        ]
+    )
+    audit(action="payout.failed", target=payout, error=payout.last_error[:200])
+    amount = format_money(payout.amount, payout.currency)
+    notify(
+        recipient=payout.student,
+        kind="payout.failed",
+        title=f"Your payout of {amount} is delayed",
+        body="The transfer did not go through. Our team is looking into it; "
+        "the money stays reserved for you.",
+        link=reverse("payments:earnings"),
+        dedupe_key=f"payout:{payout.pk}:failed:{payout.attempts}",
+    )
+    notify_many(
+        recipients=_staff(),
+        kind="payout.failed",
+        title=f"Payout #{payout.pk} failed ({amount})",
+        body=payout.last_error,
+        link=reverse("admin:payments_payout_change", args=[payout.pk]),
+        dedupe_key=f"payout:{payout.pk}:failed:{payout.attempts}:staff",
+    )
 
 
 def payout_record_transfer(*, payout_id: int, transfer: Transfer) -> Payout:

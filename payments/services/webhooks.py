@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from ..providers.base import PaymentError, ProviderEvent, ProviderUnavailable
 from .funding import funding_confirm, funding_payment_failed, funding_session_expired
 from .payout_accounts import payout_account_sync
 from .payouts import payout_transfer_sync
+from .reconciliation import issue_raise
 from .refunds import refund_sync
 
 logger = logging.getLogger(__name__)
@@ -72,11 +74,14 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
 
     Every handler is idempotent and reads the provider's current state, so duplicates, stale
     payloads and any order of events are harmless. A transient provider error leaves the event
-    ``received``: the sweep hands it over again.
+    ``received``: the sweep hands it over again, up to ``WEBHOOK_MAX_ATTEMPTS`` times (a worker
+    that dies while handling it counts too); then it fails and staff are told.
     """
     row = WebhookEvent.objects.get(pk=event_pk)
     if row.status != WebhookEvent.Status.RECEIVED:
         return row
+    if row.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        return _webhook_event_give_up(row, note=row.note or "the handler never finished")
     WebhookEvent.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)
     handler = HANDLERS.get(row.type)
     if handler is None:
@@ -86,7 +91,10 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
             note = handler(row.object_id) or "nothing to do"
             status = WebhookEvent.Status.PROCESSED
         except ProviderUnavailable as exc:
-            WebhookEvent.objects.filter(pk=row.pk).update(note=f"will retry: {exc.detail}"[:2000])
+            note = f"will retry: {exc.detail}"[:2000]
+            if row.attempts + 1 >= settings.WEBHOOK_MAX_ATTEMPTS:
+                return _webhook_event_give_up(row, note=note)
+            WebhookEvent.objects.filter(pk=row.pk).update(note=note)
             return WebhookEvent.objects.get(pk=row.pk)
         except (PaymentError, DomainError) as exc:
             logger.exception("Webhook event %s failed", row.event_id)
@@ -94,4 +102,25 @@ def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     WebhookEvent.objects.filter(pk=row.pk, status=WebhookEvent.Status.RECEIVED).update(
         status=status, note=str(note)[:2000], processed_at=timezone.now()
     )
+    return WebhookEvent.objects.get(pk=row.pk)
+
+
+def _webhook_event_give_up(row: WebhookEvent, *, note: str) -> WebhookEvent:
+    """Stop handing the event over and raise it for staff (once)."""
+    with transaction.atomic():
+        updated = WebhookEvent.objects.filter(
+            pk=row.pk, status=WebhookEvent.Status.RECEIVED
+        ).update(
+            status=WebhookEvent.Status.FAILED,
+            note=f"gave up after {settings.WEBHOOK_MAX_ATTEMPTS} attempts: {note}"[:2000],
+            processed_at=timezone.now(),
+        )
+        if updated:
+            issue_raise(
+                key=f"webhook:{row.event_id}:gave-up",
+                kind="webhook_failed",
+                description=f"Event {row.event_id} ({row.type} for {row.object_id or 'nothing'}) "
+                f"could not be handled after {settings.WEBHOOK_MAX_ATTEMPTS} attempts and is no "
+                f"longer retried: {note}",
+            )
     return WebhookEvent.objects.get(pk=row.pk)

@@ -12,10 +12,15 @@ transfer group), refunds. It behaves like Stripe where our code depends on it:
   later, to ``succeeded`` or ``failed`` (``settle_refund``, which returns the event's object);
 
 - form-encoded bodies with nested keys (``line_items[0][price_data][currency]``) are parsed back;
-- the ``Idempotency-Key`` header replays the first response for the same key (24 h at Stripe;
-  ``forget_idempotency_keys()`` simulates them running out);
+- the ``Idempotency-Key`` header replays the saved status and body of the first request with
+  that key for 24 hours, errors and 500s included, as Stripe does once an endpoint has begun
+  executing; only a rate limit (429) and a stand-in that is ``down`` (never reached) save nothing.
+  The same key with other parameters is refused (``idempotency_error``). Keys older than 24 hours
+  are forgotten (``time_machine`` moves that clock too; ``forget_idempotency_keys()`` at once);
 - errors have Stripe's JSON shape and status codes; faults can be queued per path:
-  ``fail(path, status=402|429|500|503, times=n)`` or ``delay(path, seconds, times=n)``.
+  ``fail(path, status=402|429|500|503, times=n, created=True)`` (``created``: the object is made
+  and the answer is still the error), ``delay(path, seconds, times=n)``, or drawn at random for
+  every new request: ``flaky(path, server_errors=0.2, balance_insufficient=0.1)``.
 
 Every request is recorded (method, path, parsed params, headers) for assertions.
 """
@@ -26,6 +31,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import random
 import re
 import secrets
 import threading
@@ -80,6 +86,18 @@ class Fault:
     delay: float = 0.0
     body: dict | None = None
     proceed: bool = False  # after the delay, answer normally (a slow, not a failed, request)
+    created: bool = False  # the endpoint did its work, and the answer is still the error
+
+
+@dataclass
+class Flaky:
+    """Random faults for every new request to ``path`` (a replayed key draws nothing)."""
+
+    path: str
+    server_errors: float
+    balance_insufficient: float
+    created: float  # the share of the 500s that come after the object was made
+    rng: random.Random
 
 
 @dataclass
@@ -89,10 +107,19 @@ class State:
     intents: dict[str, dict] = field(default_factory=dict)
     transfers: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
-    idempotency: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    # key -> (status, body, params, saved at): Stripe's saved answer of an idempotency key.
+    idempotency: dict[str, tuple[int, dict, dict, float]] = field(default_factory=dict)
     # The status each next refund is created with (Stripe answers ``pending`` for many payment
     # methods, ``requires_action`` when it needs the customer's details); then ``succeeded``.
     refund_answers: list[str] = field(default_factory=list)
+
+
+IDEMPOTENCY_TTL = 24 * 3600
+BALANCE_INSUFFICIENT = {
+    "type": "invalid_request_error",
+    "code": "balance_insufficient",
+    "message": "You have insufficient available funds in your Stripe account.",
+}
 
 
 ERRORS = {
@@ -114,6 +141,9 @@ class StripeStandIn:
         self.state = State()
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
+        self.flaky_paths: list[Flaky] = []
+        # What the random faults did, for the tests' own tables: "500", "500 created", "balance".
+        self.injected: dict[str, int] = {}
         self.lock = threading.RLock()
         self.down = False
         handler = self._handler_class()
@@ -136,9 +166,33 @@ class StripeStandIn:
         self.server.server_close()
 
     # --- test controls -------------------------------------------------------------------------
-    def fail(self, path: str, *, status: int, times: int = 1, body: dict | None = None) -> None:
+    def fail(
+        self,
+        path: str,
+        *,
+        status: int,
+        times: int = 1,
+        body: dict | None = None,
+        created: bool = False,
+    ) -> None:
         with self.lock:
-            self.faults.append(Fault(path=path, status=status, times=times, body=body))
+            self.faults.append(
+                Fault(path=path, status=status, times=times, body=body, created=created)
+            )
+
+    def flaky(
+        self,
+        path: str,
+        *,
+        server_errors: float = 0.0,
+        balance_insufficient: float = 0.0,
+        created: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        with self.lock:
+            self.flaky_paths.append(
+                Flaky(path, server_errors, balance_insufficient, created, random.Random(seed))
+            )
 
     def delay(self, path: str, *, seconds: float, times: int = 1) -> None:
         with self.lock:
@@ -268,34 +322,74 @@ class StripeStandIn:
     def dispatch(self, request: Request) -> tuple[int, dict]:
         if request.headers.get("authorization") != f"Bearer {self.secret_key}":
             return 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}}
-        fault = self._take_fault(request.path)
-        if fault is not None and fault.proceed:
-            time.sleep(fault.delay)
-        elif fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-                return 500, {"error": ERRORS[500]}
-            return fault.status, {"error": fault.body or ERRORS.get(fault.status, ERRORS[500])}
         if self.down:
-            return 503, {"error": ERRORS[503]}
-        key = request.idempotency_key
-        if request.method == "POST" and key:
+            return 503, {"error": ERRORS[503]}  # never reached the API: nothing is saved
+        key = request.idempotency_key if request.method == "POST" else None
+        if key:
+            saved = self._saved(key)
+            if saved is not None:
+                status, body, params, _at = saved
+                if params != request.params:
+                    return 400, {
+                        "error": {
+                            "type": "idempotency_error",
+                            "message": "Keys for idempotent requests can only be used with the "
+                            "same parameters they were first used with.",
+                        }
+                    }
+                return status, body
+        status, body = self._answer(request)
+        if key and status != 429:
             with self.lock:
-                if key in self.state.idempotency:
-                    return self.state.idempotency[key]
-        status, body = self.route(request)
-        if request.method == "POST" and key and status < 500:
-            with self.lock:
-                self.state.idempotency.setdefault(key, (status, body))
-                return self.state.idempotency[key]
+                first = self.state.idempotency.setdefault(
+                    key, (status, body, request.params, time.time())
+                )
+                return first[0], first[1]
         return status, body
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _saved(self, key: str) -> tuple[int, dict, dict, float] | None:
+        with self.lock:
+            saved = self.state.idempotency.get(key)
+            if saved is not None and saved[3] < time.time() - IDEMPOTENCY_TTL:
+                del self.state.idempotency[key]  # Stripe prunes keys after 24 hours
+                return None
+            return saved
+
+    def _answer(self, request: Request) -> tuple[int, dict]:
+        fault = self._take_fault(request.path, request.method)
+        if fault is None:
+            return self.route(request)
+        if fault.proceed:
+            time.sleep(fault.delay)
+            return self.route(request)
+        if fault.delay:
+            time.sleep(fault.delay)
+            return 500, {"error": ERRORS[500]}
+        if fault.created:
+            self.route(request)
+        return fault.status, {"error": fault.body or ERRORS.get(fault.status, ERRORS[500])}
+
+    def _take_fault(self, path: str, method: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if path.startswith(fault.path) and fault.times > 0:
                     fault.times -= 1
                     return fault
+            for flaky in self.flaky_paths:
+                if method == "POST" and path == flaky.path:
+                    return self._draw(flaky)
+        return None
+
+    def _draw(self, flaky: Flaky) -> Fault | None:
+        roll = flaky.rng.random()
+        if roll < flaky.server_errors:
+            created = flaky.rng.random() < flaky.created
+            name = "500 created" if created else "500"
+            self.injected[name] = self.injected.get(name, 0) + 1
+            return Fault(path=flaky.path, status=500, created=created)
+        if roll < flaky.server_errors + flaky.balance_insufficient:
+            self.injected["balance"] = self.injected.get("balance", 0) + 1
+            return Fault(path=flaky.path, status=400, body=BALANCE_INSUFFICIENT)
         return None
 
     def route(self, r: Request) -> tuple[int, dict]:

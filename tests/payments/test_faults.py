@@ -51,7 +51,8 @@ def test_a_release_that_dies_after_the_provider_call_is_recorded_once_on_re_run(
     services.payout_release(payout_id=payout.pk)
     assert len(stripe_api.calls("POST", "/v1/transfers")) == 1
 
-    # After the lease the sweep runs it again: the same key returns the first transfer.
+    # After the lease the sweep runs it again: the second attempt finds the first one's
+    # transfer (by transfer group and metadata) and records it; it creates nothing.
     with (
         time_machine.travel(timezone.now() + dt.timedelta(minutes=11)),
         django_capture_on_commit_callbacks(execute=True),
@@ -59,8 +60,10 @@ def test_a_release_that_dies_after_the_provider_call_is_recorded_once_on_re_run(
         assert services.payments_sweep().payouts_enqueued == 1
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID and payout.transfer_id == created
-    calls = stripe_api.calls("POST", "/v1/transfers")
-    assert len(calls) == 2 and {c.idempotency_key for c in calls} == {f"payout:{payout.pk}"}
+    (call,) = stripe_api.calls("POST", "/v1/transfers")
+    assert call.idempotency_key == f"test:payout:{payout.pk}:1"
+    (listing,) = stripe_api.calls("GET", "/v1/transfers")
+    assert listing.params["transfer_group"] == f"assignment_{assignment.pk}"
     assert len(stripe_api.state.transfers) == 1
     assert_ledger_clean()
 

@@ -70,14 +70,14 @@ def test_the_whole_flow_sends_the_right_parameters_and_idempotency_keys(
     assert account_call.params["type"] == "express"
     assert account_call.params["capabilities"] == {"transfers": {"requested": "true"}}
     assert account_call.params["metadata"] == {"student_id": str(assignment.student_id)}
-    assert account_call.idempotency_key == f"payout-account:{assignment.student_id}"
+    assert account_call.idempotency_key == f"test:payout-account:{assignment.student_id}"
     (link_call,) = stripe_api.calls("POST", "/v1/account_links")
     assert link_call.params["type"] == "account_onboarding"
     assert link_call.params["return_url"] == "http://t/return"
     assert link_call.params["refresh_url"] == "http://t/refresh"
     # Checkout on the platform account: milestones plus fee, transfer group, our ids.
     (checkout,) = stripe_api.calls("POST", "/v1/checkout/sessions")
-    assert checkout.idempotency_key == f"funding:{funding.pk}:checkout:1"
+    assert checkout.idempotency_key == f"test:funding:{funding.pk}:checkout:1"
     assert checkout.params["mode"] == "payment"
     assert [
         (i["price_data"]["product_data"]["name"], i["price_data"]["unit_amount"])
@@ -105,7 +105,7 @@ def test_the_whole_flow_sends_the_right_parameters_and_idempotency_keys(
     payout = Payout.objects.get(milestone=first)
     assert payout.status == Payout.Status.PAID
     (transfer,) = stripe_api.calls("POST", "/v1/transfers")
-    assert transfer.idempotency_key == f"payout:{payout.pk}"
+    assert transfer.idempotency_key == f"test:payout:{payout.pk}:1"
     account = PayoutAccount.objects.get(student=assignment.student)
     assert transfer.params == {
         "amount": "20000",
@@ -127,7 +127,7 @@ def test_the_whole_flow_sends_the_right_parameters_and_idempotency_keys(
     refund.refresh_from_db()
     assert refund.status == Refund.Status.SUCCEEDED
     (refund_call,) = stripe_api.calls("POST", "/v1/refunds")
-    assert refund_call.idempotency_key == f"refund:{refund.pk}"
+    assert refund_call.idempotency_key == f"test:refund:{refund.pk}"
     assert refund_call.params["payment_intent"] == funding.payment_intent_id
     assert refund_call.params["amount"] == "33000"
     assert balances(assignment)["refunds"] == 33000
@@ -165,20 +165,42 @@ def test_rate_limited_429_is_transient_retried_later(funded, stripe_api, on_comm
     assert not stripe_api.state.transfers
 
 
-def test_server_error_500_is_retried_by_the_library_with_the_same_key_then_later(
+def test_a_500_is_replayed_for_its_key_so_the_next_attempt_has_a_new_key_and_looks_first(
     funded, stripe_api, on_commit
 ):
-    stripe_api.fail("/v1/transfers", status=500, times=3)
+    # Stripe saved the 500 under the key: the library's own retries get the same 500 back.
+    stripe_api.fail("/v1/transfers", status=500)
     payout = _release_one(funded, on_commit)
     calls = stripe_api.calls("POST", "/v1/transfers")
     assert len(calls) == 3  # max_network_retries=2
-    assert {c.idempotency_key for c in calls} == {f"payout:{payout.pk}"}
+    assert {c.idempotency_key for c in calls} == {f"test:payout:{payout.pk}:1"}
     assert payout.status == Payout.Status.PENDING and "APIError 500" in payout.last_error
-    # Once the provider answers again the next attempt goes through.
+    # The same key would answer 500 for 24 hours; the next attempt has its own key, after
+    # looking for a transfer the first one may have made.
     services.payout_release(payout_id=payout.pk)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.PAID and payout.attempts == 2
+    assert stripe_api.calls("POST", "/v1/transfers")[-1].idempotency_key == (
+        f"test:payout:{payout.pk}:2"
+    )
+    assert len(stripe_api.calls("GET", "/v1/transfers")) == 1
     assert len(stripe_api.state.transfers) == 1
+    assert_ledger_clean()
+
+
+def test_a_500_after_the_transfer_was_made_is_found_by_the_next_attempt_not_paid_twice(
+    funded, stripe_api, on_commit
+):
+    stripe_api.fail("/v1/transfers", status=500, created=True)
+    payout = _release_one(funded, on_commit)
+    assert payout.status == Payout.Status.PENDING
+    (made,) = stripe_api.state.transfers
+    services.payout_release(payout_id=payout.pk)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.PAID and payout.transfer_id == made
+    assert len(stripe_api.calls("POST", "/v1/transfers")) == 3  # the first attempt only
+    assert len(stripe_api.state.transfers) == 1
+    assert_ledger_clean()
 
 
 def test_a_timeout_is_transient(funded, stripe_api, settings, on_commit):
@@ -193,18 +215,19 @@ def test_a_timeout_is_transient(funded, stripe_api, settings, on_commit):
 def test_provider_errors_when_starting_a_funding_are_clear_and_change_nothing(stripe_api, settings):
     assignment = AssignmentFactory()
     employer = employer_of(assignment)
-    stripe_api.fail("/v1/checkout/sessions", status=500, times=3)
+    stripe_api.fail("/v1/checkout/sessions", status=500)  # saved: the library's retries get it
     with pytest.raises(PaymentRefused) as error:
         services.funding_start(assignment=assignment, actor=employer)
     assert error.value.code == "provider_unavailable" and error.value.status_code == 503
     funding = Funding.objects.get(assignment=assignment)
     assert funding.checkout_session_id is None and funding.status == Funding.Status.OPEN
-    # Trying again works, with the same key (nothing was created the first time).
+    # Trying again works: a new attempt with a new key (the refused key replays its 500).
     funding = services.funding_start(assignment=assignment, actor=employer)
     assert funding.checkout_session_id in stripe_api.state.sessions
-    assert {c.idempotency_key for c in stripe_api.calls("POST", "/v1/checkout/sessions")} == {
-        f"funding:{funding.pk}:checkout:1"
-    }
+    keys = [c.idempotency_key for c in stripe_api.calls("POST", "/v1/checkout/sessions")]
+    assert keys == [f"test:funding:{funding.pk}:checkout:1"] * 3 + [
+        f"test:funding:{funding.pk}:checkout:2"
+    ]
     settings.STRIPE_SECRET_KEY = "sk_test_wrong"
     with pytest.raises(PaymentRefused) as error:
         services.payout_account_onboarding_url(
