@@ -494,6 +494,9 @@ PAYMENTS_IDEMPOTENCY_NAMESPACE = env.str(
 # A transfer refused for the platform balance ("balance_insufficient") is tried again this much
 # later, without counting against PAYOUT_MAX_RETRIES (it waits for money, not for a fix).
 PAYOUT_BALANCE_RETRY_SECONDS = env.int("PAYOUT_BALANCE_RETRY_SECONDS", default=3600)
+# The sweep hands a due payout or refund to a task and leaves it alone this long; a message lost
+# with a killed worker is handed over again after it.
+PAYMENTS_CLAIM_SECONDS = env.int("PAYMENTS_CLAIM_SECONDS", default=120)
 # A webhook event whose handling failed this many times stops being retried; staff are told.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 

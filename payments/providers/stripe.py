@@ -261,12 +261,11 @@ class StripeProvider(PaymentProvider):
         if session.status != "open":
             return session
         try:
+            # No key of ours: expiring is idempotent by itself (the state is read first), and a
+            # fixed key would replay a first 500 for 24 hours. The library gives each call its
+            # own key for its network retries.
             expired = self._call(
-                "checkout expire",
-                self.client.v1.checkout.sessions.expire,
-                session_id,
-                None,
-                {"idempotency_key": f"expire:{session_id}"},
+                "checkout expire", self.client.v1.checkout.sessions.expire, session_id
             )
         except ProviderError:
             # Stripe refuses to expire a session that is no longer open: the customer may have

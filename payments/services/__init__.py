@@ -12,7 +12,7 @@ here so callers write ``from payments import services`` and ``services.payout_re
 - ``reconciliation``: issues for staff and the nightly check against the provider
 """
 
-from .attempts import CLAIM, IDEMPOTENCY_WINDOW, PaymentRefused
+from .attempts import IDEMPOTENCY_WINDOW, PaymentRefused, claim_window
 from .funding import (
     funding_confirm,
     funding_expire_other_sessions,
@@ -20,7 +20,7 @@ from .funding import (
     funding_session_expired,
     funding_start,
 )
-from .ledger import ledger_post
+from .ledger import assignment_refundable, ledger_post
 from .payout_accounts import payout_account_onboarding_url, payout_account_sync
 from .payouts import (
     milestone_release,
@@ -43,12 +43,13 @@ from .sweeps import SweepResult, payments_sweep
 from .webhooks import HANDLERS, webhook_event_process, webhook_event_record
 
 __all__ = [
-    "CLAIM",
     "HANDLERS",
     "IDEMPOTENCY_WINDOW",
     "PaymentRefused",
     "SweepResult",
     "assignment_refund_unreleased",
+    "assignment_refundable",
+    "claim_window",
     "dispute_settle",
     "funding_confirm",
     "funding_expire_other_sessions",

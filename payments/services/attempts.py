@@ -49,8 +49,12 @@ from ..providers.base import (
 
 Account = LedgerEntry.Account
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
-# A row handed to a task is not handed over again by the sweep for this long (a lost message is).
-CLAIM = timedelta(minutes=2)
+
+
+def claim_window() -> timedelta:
+    """A row handed to a task is not handed over again by the sweep for this long (a message
+    lost with a killed worker is, once it has passed)."""
+    return timedelta(seconds=settings.PAYMENTS_CLAIM_SECONDS)
 
 
 class PaymentRefused(DomainError):

@@ -23,7 +23,7 @@ from ..providers.base import CheckoutSession, LineItem, PaymentError
 from .attempts import Account, PaymentRefused, _refused
 from .ledger import ledger_post
 from .reconciliation import issue_raise
-from .refunds import _refund_create
+from .refunds import cancelled_assignment_refund
 
 
 def funding_start(
@@ -352,14 +352,11 @@ def funding_confirm(*, session_id: str) -> Funding | None:
             expire_other_sessions.delay_on_commit(funding.pk)
         assignment = Assignment.objects.select_for_update().get(pk=funding.assignment_id)
         if assignment.status == Assignment.Status.CANCELLED:
-            # Paid after the assignment was cancelled: everything goes back.
-            _refund_create(
-                funding=funding,
-                key=f"funding:{funding.pk}:late",
-                reason=Refund.Reason.LATE_PAYMENT,
-                amount=funding.total_amount,
-                fee_amount=funding.fee_amount,
-                milestone_ids=[],
+            # Cleared after the assignment was cancelled (a bank debit still processing at the
+            # funding deadline): the cancelled assignment's one refund, so that the
+            # cancellation and its sweep, in any order, find it and give nothing back twice.
+            cancelled_assignment_refund(
+                funding=funding, assignment=assignment, reason=Refund.Reason.LATE_PAYMENT
             )
         else:
             from applications import services as application_services

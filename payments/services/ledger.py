@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.db.models import Sum
+
 from applications.models import Assignment
 
-from ..models import (
-    LedgerEntry,
-)
+from ..models import LedgerEntry, Refund
+
+Account = LedgerEntry.Account
 
 
 def ledger_post(
@@ -40,3 +42,31 @@ def ledger_post(
         ]
     )
     return True
+
+
+def assignment_refundable(*, assignment_id: int) -> tuple[int, int]:
+    """What could still go back to the employer, from the ledger: ``(held, fee)``.
+
+    ``held`` is what the assignment holds (paid in, less released to the student, less
+    refunded), ``fee`` the platform fee not given back; both less the refunds under way (not
+    booked yet: pending, sent, or failed and waiting for staff), so that two causes (a late
+    payment and the cancellation sweep, say) never give the same money back twice.
+    """
+    booked = dict(
+        LedgerEntry.objects.filter(
+            assignment_id=assignment_id, account__in=[Account.HELD, Account.PLATFORM_FEE]
+        )
+        .values_list("account")
+        .annotate(total=Sum("amount"))
+    )
+    under_way = (
+        Refund.objects.filter(assignment_id=assignment_id)
+        .exclude(status=Refund.Status.SUCCEEDED)
+        .aggregate(amount=Sum("amount"), fee=Sum("fee_amount"))
+    )
+    fee_under_way = under_way["fee"] or 0
+    held_under_way = (under_way["amount"] or 0) - fee_under_way
+    return (
+        booked.get(Account.HELD, 0) - held_under_way,
+        booked.get(Account.PLATFORM_FEE, 0) - fee_under_way,
+    )

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,40 +16,24 @@ from marketplace.core.errors import DomainError, status_move
 from marketplace.core.money import format_money
 from notifications.services import notify, notify_many, reminder_schedule
 
-from ..models import Funding, LedgerEntry, Payout, PayoutAccount, Refund
+from ..models import Funding, Payout, PayoutAccount
 from ..providers import get_provider
 from ..providers.base import PaymentError, Transfer
 from .attempts import (
-    CLAIM,
     Account,
     Outcome,
     _attempts_restart,
     _backoff,
     _staff,
     _to_processing,
+    claim_window,
     error_outcome,
 )
-from .ledger import ledger_post
+from .ledger import assignment_refundable, ledger_post
 from .payout_accounts import payout_account_sync
 from .reconciliation import issue_raise
 
 logger = logging.getLogger(__name__)
-
-
-def _held_available(*, assignment_id: int) -> int:
-    """What the ledger still holds for the assignment, less refunds under way."""
-    held = (
-        LedgerEntry.objects.filter(assignment_id=assignment_id, account=Account.HELD).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or 0
-    )
-    pending_refunds = (
-        Refund.objects.filter(assignment_id=assignment_id)
-        .exclude(status=Refund.Status.SUCCEEDED)
-        .aggregate(amount=Sum("amount"), fee=Sum("fee_amount"))
-    )
-    return held - ((pending_refunds["amount"] or 0) - (pending_refunds["fee"] or 0))
 
 
 def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None) -> Payout | None:
@@ -75,7 +58,7 @@ def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None
         existing = Payout.objects.filter(milestone=milestone).first()
         if existing is not None:
             return existing
-        if amount > _held_available(assignment_id=milestone.assignment_id):
+        if amount > assignment_refundable(assignment_id=milestone.assignment_id)[0]:
             issue_raise(
                 key=f"milestone:{milestone.pk}:not-held",
                 kind="payout_exceeds_held",
@@ -93,7 +76,7 @@ def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None
                     student_id=funding.assignment.student_id,
                     amount=amount,
                     currency=funding.currency,
-                    next_attempt_at=timezone.now() + CLAIM,
+                    next_attempt_at=timezone.now() + claim_window(),
                 )
         except IntegrityError:
             return Payout.objects.get(milestone=milestone)

@@ -21,8 +21,8 @@ from .. import selectors
 from ..models import Funding, Payout, Refund
 from ..providers import get_provider
 from ..providers.base import PaymentError, ProviderUnavailable, RefundResult
-from .attempts import CLAIM, Account, _attempts_restart, _backoff, _to_processing
-from .ledger import ledger_post
+from .attempts import Account, _attempts_restart, _backoff, _to_processing, claim_window
+from .ledger import assignment_refundable, ledger_post
 from .payouts import payout_create
 from .reconciliation import issue_raise
 
@@ -53,7 +53,7 @@ def _refund_create(
         fee_amount=fee_amount,
         currency=funding.currency,
         milestone_ids=milestone_ids,
-        next_attempt_at=timezone.now() + CLAIM,
+        next_attempt_at=timezone.now() + claim_window(),
     )
     audit(action="refund.created", target=refund, amount=amount, reason=reason)
     from ..tasks import execute_refund
@@ -80,32 +80,52 @@ def assignment_refund_unreleased(*, assignment: Assignment, actor=None) -> Refun
             if session_id and funding.status == Funding.Status.OPEN:
                 transaction.on_commit(lambda: _expire_quietly(session_id))
             return None
-        already = set()
-        for ids in Refund.objects.filter(funding=funding).values_list("milestone_ids", flat=True):
-            already.update(ids)
-        milestones = [
-            m
-            for m in assignment.milestones.filter(
-                status__in=[
-                    Milestone.Status.OPEN,
-                    Milestone.Status.SUBMITTED,
-                    Milestone.Status.REVISION_REQUESTED,
-                ],
-                amount__gt=0,
-            ).exclude(Exists(Payout.objects.filter(milestone=OuterRef("pk"))))
-            if m.pk not in already
-        ]
-        amount = sum(m.amount for m in milestones)
-        shares = selectors.funding_fee_shares(funding=funding)
-        fee = sum(shares.get(m.pk, 0) for m in milestones)
-        return _refund_create(
-            funding=funding,
-            key=f"assignment:{assignment.pk}:cancel",
-            reason=Refund.Reason.CANCELLATION,
-            amount=amount + fee,
-            fee_amount=fee,
-            milestone_ids=[m.pk for m in milestones],
+        return cancelled_assignment_refund(
+            funding=funding, assignment=assignment, reason=Refund.Reason.CANCELLATION
         )
+
+
+def cancelled_assignment_refund(
+    *, funding: Funding, assignment: Assignment, reason: str
+) -> Refund | None:
+    """The one refund of a cancelled assignment (funding locked by the caller), whichever cause
+    comes first: the cancellation, its sweep, or a payment that cleared after the deadline.
+
+    The amount comes from the ledger (``assignment_refundable``: held, less released, less
+    refunded or under way), less what approved or disputed milestones are still owed, and is
+    at most the unreleased milestones with their fee share.
+    """
+    existing = Refund.objects.filter(key=f"assignment:{assignment.pk}:cancel").first()
+    if existing is not None:
+        return existing
+    held, fee_left = assignment_refundable(assignment_id=assignment.pk)
+    milestones = list(
+        assignment.milestones.filter(amount__gt=0).exclude(
+            Exists(Payout.objects.filter(milestone=OuterRef("pk")))
+        )
+    )
+    unreleased = [m for m in milestones if m.status in _UNRELEASED]
+    owed = sum(m.amount for m in milestones if m.status in _OWED)
+    shares = selectors.funding_fee_shares(funding=funding)
+    amount = max(0, min(sum(m.amount for m in unreleased), held - owed))
+    fee = max(0, min(sum(shares.get(m.pk, 0) for m in unreleased), fee_left))
+    return _refund_create(
+        funding=funding,
+        key=f"assignment:{assignment.pk}:cancel",
+        reason=reason,
+        amount=amount + fee,
+        fee_amount=fee,
+        milestone_ids=[m.pk for m in unreleased],
+    )
+
+
+# Milestones of a cancelled assignment whose money goes back, and those still to be paid out.
+_UNRELEASED = (
+    Milestone.Status.OPEN,
+    Milestone.Status.SUBMITTED,
+    Milestone.Status.REVISION_REQUESTED,
+)
+_OWED = (Milestone.Status.APPROVED, Milestone.Status.DISPUTED)
 
 
 def _expire_quietly(session_id: str) -> None:

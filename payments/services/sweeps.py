@@ -14,7 +14,7 @@ from applications.models import Assignment, Dispute, Milestone
 
 from ..models import Funding, Payout, Refund, WebhookEvent
 from .attempts import (
-    CLAIM,
+    claim_window,
 )
 from .payouts import payout_create
 from .refunds import assignment_refund_unreleased, dispute_settle
@@ -75,7 +75,9 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
             .order_by("processing_since")[:batch]
         )
         # Claimed for two minutes: a lost message is enqueued again by a later sweep.
-        Payout.objects.filter(pk__in=[p.pk for p in due]).update(next_attempt_at=now + CLAIM)
+        Payout.objects.filter(pk__in=[p.pk for p in due]).update(
+            next_attempt_at=now + claim_window()
+        )
         for payout in due + stuck:
             release_payout.delay_on_commit(payout.pk)
         result.payouts_enqueued = len(due) + len(stuck)
@@ -96,7 +98,7 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         Refund.objects.filter(
             pk__in=[r.pk for r in refunds],
             status__in=[Refund.Status.PENDING, Refund.Status.SUBMITTED],
-        ).update(next_attempt_at=now + CLAIM)
+        ).update(next_attempt_at=now + claim_window())
         for refund in refunds:
             execute_refund.delay_on_commit(refund.pk)
         result.refunds_enqueued = len(refunds)
@@ -125,7 +127,10 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         )
         .exclude(
             Exists(
-                Refund.objects.filter(assignment=OuterRef("pk"), reason=Refund.Reason.CANCELLATION)
+                Refund.objects.filter(
+                    assignment=OuterRef("pk"),
+                    reason__in=[Refund.Reason.CANCELLATION, Refund.Reason.LATE_PAYMENT],
+                )
             )
         )
         .order_by("cancelled_at")[:batch]

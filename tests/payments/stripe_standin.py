@@ -98,6 +98,7 @@ class Flaky:
     balance_insufficient: float
     created: float  # the share of the 500s that come after the object was made
     rng: random.Random
+    latency: float = 0.0  # seconds each request takes (a killed worker dies mid-call)
 
 
 @dataclass
@@ -188,10 +189,18 @@ class StripeStandIn:
         balance_insufficient: float = 0.0,
         created: float = 0.5,
         seed: int = 0,
+        latency: float = 0.0,
     ) -> None:
         with self.lock:
             self.flaky_paths.append(
-                Flaky(path, server_errors, balance_insufficient, created, random.Random(seed))
+                Flaky(
+                    path,
+                    server_errors,
+                    balance_insufficient,
+                    created,
+                    random.Random(seed),
+                    latency,
+                )
             )
 
     def delay(self, path: str, *, seconds: float, times: int = 1) -> None:
@@ -356,6 +365,9 @@ class StripeStandIn:
             return saved
 
     def _answer(self, request: Request) -> tuple[int, dict]:
+        for flaky in self.flaky_paths:
+            if request.method == "POST" and request.path == flaky.path and flaky.latency:
+                time.sleep(flaky.latency)
         fault = self._take_fault(request.path, request.method)
         if fault is None:
             return self.route(request)
