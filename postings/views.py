@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -96,7 +97,9 @@ def posting_list(request):
         "postings/list.html",
         {
             "filter": filterset,
-            "can_save": status == 200,
+            # Saving "all postings" says nothing: offered once a filter or a search is set.
+            "can_save": status == 200 and bool(save_query),
+            "total": filterset.qs.count() if page is not None else None,
             "save_query": save_query,
             "save_name": ", ".join(describe_query(save_query))[:80] or "All postings",
             "login_to_save": reverse("account_login")
@@ -135,6 +138,8 @@ def posting_list(request):
 def posting_detail(request, pk: int):
     user = request.user if request.user.is_authenticated else None
     posting = selectors.posting_get_visible(pk=pk, user=user)
+    # Read once for the page and for the parts other apps add (the apply form's questions).
+    prefetch_related_objects([posting], "milestones", "questions")
     is_member = user is not None and selectors.posting_is_member(posting=posting, user=user)
     context = {
         "posting": posting,

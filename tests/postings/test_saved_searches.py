@@ -494,3 +494,20 @@ def test_admin_shows_saved_searches_read_only(client):
     client.force_login(StaffFactory())
     assert "Bakery surveys" in client.get("/admin/postings/savedsearch/").content.decode()
     assert client.get("/admin/postings/savedsearch/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_list_counts_results_and_offers_saving_only_once_filtered(client):
+    PostingFactory(title="Survey analysis", description="Analyse a survey.")
+    PostingFactory(title="Logo design", description="Draw a logo.")
+    client.force_login(StudentFactory())
+    everything = client.get("/postings/").content.decode()
+    assert "<strong>2</strong> postings" in everything
+    assert "Save this search" not in everything  # nothing chosen: nothing to save
+    filtered = client.get("/postings/?q=survey").content.decode()
+    assert "<strong>1</strong> posting matches your filters" in filtered
+    assert "Save this search" in filtered
+    # The count comes before the offer to save.
+    assert filtered.index("result-count") < filtered.index("Save this search")
+    none = client.get("/postings/?q=zebra").content.decode()
+    assert "No postings match your filters" in none
