@@ -497,6 +497,9 @@ PAYOUT_BALANCE_RETRY_SECONDS = env.int("PAYOUT_BALANCE_RETRY_SECONDS", default=3
 # The sweep hands a due payout or refund to a task and leaves it alone this long; a message lost
 # with a killed worker is handed over again after it.
 PAYMENTS_CLAIM_SECONDS = env.int("PAYMENTS_CLAIM_SECONDS", default=120)
+# In this many seconds before an assignment's funding deadline the sweep retrieves its open
+# Checkout Sessions every minute and fulfils a paid one (a lost webhook loses no payment).
+FUNDING_CHECK_AHEAD_SECONDS = env.int("FUNDING_CHECK_AHEAD_SECONDS", default=1800)
 # A webhook event whose handling failed this many times stops being retried; staff are told.
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 

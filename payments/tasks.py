@@ -50,6 +50,12 @@ def expire_other_sessions(funding_id: int) -> list[str]:
     return services.funding_expire_other_sessions(funding_id=funding_id)
 
 
+@shared_task(name="payments.check_funding_sessions", acks_late=True)
+def check_funding_sessions(funding_id: int) -> str:
+    funding = services.funding_check_sessions(funding_id=funding_id)
+    return funding.status if funding else "missing"
+
+
 @shared_task(name="payments.sweep")
 def sweep() -> dict:
     return vars(services.payments_sweep())

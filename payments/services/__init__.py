@@ -5,6 +5,7 @@ here so callers write ``from payments import services`` and ``services.payout_re
 - ``ledger``: the balanced double-entry ledger
 - ``payout_accounts``: the student's connected account
 - ``funding``: the employer's Checkout payment
+- ``fulfilment``: paid sessions found without their webhook (sweep and reconciliation)
 - ``payouts``: transfers to students
 - ``refunds``: money back to the employer (cancellations, settled disputes, late payments)
 - ``webhooks``: provider events, stored once and handled by re-fetching
@@ -13,6 +14,7 @@ here so callers write ``from payments import services`` and ``services.payout_re
 """
 
 from .attempts import IDEMPOTENCY_WINDOW, PaymentRefused, claim_window
+from .fulfilment import funding_check_sessions, fundings_find_unbooked
 from .funding import (
     funding_confirm,
     funding_expire_other_sessions,
@@ -51,11 +53,13 @@ __all__ = [
     "assignment_refundable",
     "claim_window",
     "dispute_settle",
+    "funding_check_sessions",
     "funding_confirm",
     "funding_expire_other_sessions",
     "funding_payment_failed",
     "funding_session_expired",
     "funding_start",
+    "fundings_find_unbooked",
     "issue_raise",
     "issue_resolve",
     "ledger_post",

@@ -134,4 +134,7 @@ def ledger_reconcile(*, since: datetime | None = None) -> int:
                 assignment=funding.assignment,
             ):
                 new += 1
+    from .fulfilment import fundings_find_unbooked  # it books through funding, which uses us
+
+    new += fundings_find_unbooked(since=since)
     return new

@@ -16,6 +16,7 @@ from ..models import Funding, Payout, Refund, WebhookEvent
 from .attempts import (
     claim_window,
 )
+from .fulfilment import fundings_due_for_check
 from .payouts import payout_create
 from .refunds import assignment_refund_unreleased, dispute_settle
 
@@ -28,6 +29,7 @@ class SweepResult:
     refunds_enqueued: int = 0
     disputes_settled: int = 0
     events_enqueued: int = 0
+    fundings_checked: int = 0
 
 
 def payments_sweep(*, now: datetime | None = None) -> SweepResult:
@@ -35,7 +37,8 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
 
     Approved milestones without a payout, payouts and refunds whose next attempt is due (or
     whose worker died mid-call), resolved disputes and cancelled assignments not settled yet, and
-    events not handled yet. Each query reads only what is due through a partial index.
+    events not handled yet, fundings near their deadline whose payment may have gone unheard.
+    Each query reads only what is due through a partial index.
     """
     from ..tasks import execute_refund, handle_webhook_event, release_payout
 
@@ -138,6 +141,14 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
     for assignment in cancelled:
         if assignment_refund_unreleased(assignment=assignment):
             result.refunds_created += 1
+
+    # Checkout Sessions of fundings near their deadline, in case every event was lost.
+    from ..tasks import check_funding_sessions
+
+    checks = fundings_due_for_check(now=now)
+    for funding_id in checks:
+        check_funding_sessions.delay_on_commit(funding_id)
+    result.fundings_checked = len(checks)
 
     stale = list(
         WebhookEvent.objects.filter(
