@@ -14,8 +14,8 @@ from marketplace.core.models import AuditLog
 
 @receiver(post_save, sender=AuditLog, dispatch_uid="credentials.assignment_completed")
 def _assignment_completed(sender, instance: AuditLog, created: bool, **kwargs) -> None:
-    if not created or instance.action != "assignment.completed":
-        return
+    if not created or kwargs.get("raw") or instance.action != "assignment.completed":
+        return  # raw: rows loaded from a fixture are history, not a completion happening now
     from .tasks import assignment_completed
 
     assignment_id = int(instance.target_id)

@@ -171,3 +171,13 @@ def linkedin_add_url(credential: Credential) -> str:
         "certId": str(credential.public_id),
     }
     return "https://www.linkedin.com/profile/add?" + urlencode(params)
+
+
+def student_summary(user) -> dict:
+    """For the dashboard: valid credentials, and supervisors still to answer."""
+    return {
+        "valid": Credential.objects.filter(student=user, status=Credential.Status.ACTIVE).count(),
+        "waiting_sign_off": SupervisorSignOff.objects.filter(
+            assignment__student=user, status=SupervisorSignOff.Status.PENDING
+        ).count(),
+    }

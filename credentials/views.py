@@ -226,3 +226,14 @@ def supervisor(request, token: str):
     # stricter "no-referrer" would make the browser send "Origin: null" and fail the CSRF check.
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def student_panel(request):
+    """The dashboard's credentials panel (for students with a credential or a supervisor named)."""
+    user = request.user
+    if not user.is_authenticated or not user.is_student:
+        return None
+    summary_counts = selectors.student_summary(user)
+    if not any(summary_counts.values()):
+        return None
+    return "credentials/panel_student.html", summary_counts

@@ -125,3 +125,11 @@ def test_credit_work_in_progress_offers_to_name_the_supervisor(client):
     client.force_login(paid.student)
     page = client.get(reverse("credentials:mine")).content.decode()
     assert "Name my supervisor" not in page
+
+
+def test_dashboard_panel_counts_credentials(client, credential):
+    client.force_login(credential.student)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "1 valid credential of completed work" in page
+    client.force_login(StudentFactory())
+    assert "valid credential" not in client.get(reverse("dashboard")).content.decode()
