@@ -3,9 +3,12 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.db import models
+from rest_framework.authtoken.admin import TokenProxy
 
-from .models import Employer, Invitation, Membership, StudentProfile, User
-from .services import employer_set_verified
+from marketplace.core.admin import ReadOnlyAdmin
+
+from .models import ApiToken, Employer, Invitation, Membership, StudentProfile, User
+from .services import api_token_revoke, employer_set_verified
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -98,3 +101,24 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ("email", "employer__name")
     readonly_fields = ("token",)
     raw_id_fields = ("employer", "invited_by")
+
+
+# The old one-per-user plain tokens were moved to ApiToken (hashed); their admin is gone too.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Names and fingerprints only (the key is never stored); staff can revoke a token."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at")
+    list_select_related = ("user",)
+    search_fields = ("name", "user__email", "prefix")
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.select_related("user"):
+            api_token_revoke(token=token, actor=request.user)
+        messages.success(request, "Token(s) revoked.")

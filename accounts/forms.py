@@ -316,3 +316,11 @@ class InvitationForm(forms.Form):
 class AccountSettingsForm(TimeZoneFormMixin, forms.Form):
     full_name = forms.CharField(max_length=150, label="Your name")
     time_zone = TimeZoneField()
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        label="Token name",
+        help_text="What uses it, e.g. “Timesheet sync on my laptop”.",
+    )

@@ -194,3 +194,25 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.accepted_at is None and timezone.now() < self.expires_at
+
+
+class ApiToken(models.Model):
+    """A named personal API token, like a personal access token elsewhere.
+
+    Only a SHA-256 hash of the key is stored: the key is shown once, when it is made, and a
+    copy of the database lets nobody act as the user. The prefix (the key's first characters)
+    tells tokens apart in the list.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

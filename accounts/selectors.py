@@ -1,9 +1,9 @@
 """Reads with logic about accounts."""
 
 from allauth.account.models import EmailAddress
-from rest_framework.authtoken.models import Token
+from django.http import Http404
 
-from .models import Employer, Invitation, Membership, StudentProfile, User
+from .models import ApiToken, Employer, Invitation, Membership, StudentProfile, User
 
 
 def employer_for_user(user: User) -> Employer | None:
@@ -52,8 +52,17 @@ def employer_members(employer: Employer):
     return employer.memberships.select_related("user").order_by("-role", "created_at")
 
 
-def api_token_for(user: User) -> Token | None:
-    return Token.objects.filter(user=user).first()
+def api_tokens_of(user: User):
+    """The user's API tokens, newest first (names, prefixes and dates; never a key)."""
+    return ApiToken.objects.filter(user=user)
+
+
+def api_token_get(*, pk: int, user: User) -> ApiToken:
+    """The user's own token, else Http404 (another's token does not exist for them)."""
+    token = ApiToken.objects.filter(pk=pk, user=user).select_related("user").first()
+    if token is None:
+        raise Http404("No such token.")
+    return token
 
 
 def staff_users():

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from .models import Employer, StudentProfile, User, validate_time_zone
+from .models import ApiToken, Employer, StudentProfile, User, validate_time_zone
 from .selectors import employer_for_user, student_profile_for
 
 
@@ -83,3 +83,22 @@ class MeSerializer(serializers.ModelSerializer):
             "student_profile": StudentProfileSerializer(profile).data if profile else None,
             "employer": EmployerSerializer(employer).data if employer else None,
         }
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    key = serializers.CharField(help_text="The token itself: shown this once, never again.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+        read_only_fields = fields

@@ -1,7 +1,7 @@
 """Every write to accounts goes through here.
 
 Browser views, the API, admin actions and the sign-up form call these functions; none of them
-saves an accounts model (or a DRF token) itself.
+saves an accounts model (or an API token) itself.
 """
 
 from typing import Any
@@ -12,12 +12,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, NotPermitted
 
-from .models import Employer, Invitation, Membership, StudentProfile, User
+from .authentication import PREFIX_LENGTH, token_hash, token_key_new
+from .models import ApiToken, Employer, Invitation, Membership, StudentProfile, User
 
 USER_FIELDS = ("full_name", "time_zone")
 PROFILE_FIELDS = (
@@ -277,23 +277,37 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 @transaction.atomic
-def api_token_create(*, user: User, actor: User) -> Token:
-    """A new personal API token; an existing one is revoked (one token per user)."""
-    _check_self_or_staff(user=user, actor=actor)
-    Token.objects.filter(user=user).delete()
-    token = Token.objects.create(user=user)
-    audit(action="api_token.created", target=user, actor=actor)
-    return token
+def api_token_create(*, user: User, actor: User, name: str) -> tuple[ApiToken, str]:
+    """A new named API token and its key. The key is returned this once: only its hash is
+    kept. The caller has checked that ``actor`` logged in recently (see
+    ``accounts.authentication.recently_logged_in``)."""
+    if actor.pk != user.pk:
+        raise NotPermitted("You can only create tokens for yourself.")
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Name the token.", fields={"name": ["This field is required."]})
+    if len(name) > 100:
+        raise DomainError("At most 100 characters.", fields={"name": ["At most 100 characters."]})
+    if user.api_tokens.count() >= settings.API_TOKENS_MAX:
+        raise DomainError(
+            f"You have {settings.API_TOKENS_MAX} tokens; revoke one you no longer use first.",
+            code="too_many_tokens",
+        )
+    key = token_key_new()
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=key[:PREFIX_LENGTH], key_hash=token_hash(key)
+    )
+    audit(action="api_token.created", target=user, actor=actor, token=token.pk, name=name)
+    return token, key
 
 
 @transaction.atomic
-def api_token_revoke(*, user: User, actor: User) -> bool:
-    """Revoke the user's API token; False when there was none (revoking twice is harmless)."""
-    _check_self_or_staff(user=user, actor=actor)
-    deleted, _ = Token.objects.filter(user=user).delete()
+def api_token_revoke(*, token: ApiToken, actor: User) -> None:
+    """Revoke (delete) a token: programs using it stop at once. Revoking twice is harmless."""
+    _check_self_or_staff(user=token.user, actor=actor)
+    deleted, _ = ApiToken.objects.filter(pk=token.pk).delete()
     if deleted:
-        audit(action="api_token.revoked", target=user, actor=actor)
-    return bool(deleted)
+        audit(action="api_token.revoked", target=token.user, actor=actor, token=token.pk)
 
 
 # --- Several parts at once (the API's PATCH /me/) ---------------------------------------------

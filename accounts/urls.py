@@ -13,6 +13,6 @@ urlpatterns = [
     path("employers/<int:pk>/logo/", views.employer_logo, name="employer_logo"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation"),
     path("settings/", views.account_settings, name="settings"),
-    path("settings/token/", views.token_create, name="token_create"),
-    path("settings/token/revoke/", views.token_revoke, name="token_revoke"),
+    path("settings/tokens/", views.token_create, name="token_create"),
+    path("settings/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]

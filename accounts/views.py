@@ -2,6 +2,8 @@ import mimetypes
 from functools import wraps
 
 from allauth.account.adapter import get_adapter
+from allauth.core.exceptions import ReauthenticationRequired
+from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,9 +15,11 @@ from django.views.decorators.http import require_POST
 from marketplace.core.errors import DomainError, NotPermitted
 
 from . import selectors, services
+from .authentication import recently_logged_in
 from .forms import (
     INVITATION_SESSION_KEY,
     AccountSettingsForm,
+    ApiTokenForm,
     EmployerForm,
     InvitationForm,
     StudentProfileForm,
@@ -220,7 +224,22 @@ def invitation_accept(request, token: str):
     )
 
 
-# --- Account settings and the personal API token ----------------------------------------------
+# --- Account settings and the personal API tokens ---------------------------------------------
+
+
+def _settings_page(request, form, *, token_form=None, new_key=None, status=200):
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "form": form,
+            "tokens": selectors.api_tokens_of(request.user),
+            "token_form": token_form or ApiTokenForm(),
+            "new_key": new_key,
+            "mfa_enabled": is_mfa_enabled(request.user),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -233,26 +252,43 @@ def account_settings(request):
         services.user_update(user=request.user, actor=request.user, **form.cleaned_data)
         messages.success(request, "Your settings are saved.")
         return redirect("accounts:settings")
-    token = selectors.api_token_for(request.user)
-    return render(request, "accounts/settings.html", {"form": form, "token": token})
+    return _settings_page(request, form)
+
+
+def _initial_settings_form(request):
+    return AccountSettingsForm(
+        initial={"full_name": request.user.full_name, "time_zone": request.user.time_zone}
+    )
 
 
 @login_required
 @require_POST
 def token_create(request):
-    services.api_token_create(user=request.user, actor=request.user)
-    messages.success(
-        request,
-        "A new API token was created. Keep it secret: anyone with it can act as you.",
-    )
-    return redirect("accounts:settings")
+    """A new named token, shown on this answer only (never stored in a message or a cookie).
+    Only a recent log-in may make one: allauth asks for the password (or a code) again."""
+    if not recently_logged_in(request):
+        raise ReauthenticationRequired()
+    token_form = ApiTokenForm(request.POST)
+    if not token_form.is_valid():
+        return _settings_page(request, _initial_settings_form(request), token_form=token_form)
+    try:
+        _token, key = services.api_token_create(
+            user=request.user, actor=request.user, name=token_form.cleaned_data["name"]
+        )
+    except DomainError as exc:
+        token_form.add_error(None, exc.message)
+        return _settings_page(
+            request, _initial_settings_form(request), token_form=token_form, status=400
+        )
+    response = _settings_page(request, _initial_settings_form(request), new_key=key)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
 @require_POST
-def token_revoke(request):
-    if services.api_token_revoke(user=request.user, actor=request.user):
-        messages.success(request, "Your API token was revoked.")
-    else:
-        messages.info(request, "You had no API token.")
+def token_revoke(request, pk: int):
+    token = selectors.api_token_get(pk=pk, user=request.user)
+    services.api_token_revoke(token=token, actor=request.user)
+    messages.success(request, f"The token “{token.name}” was revoked.")
     return redirect("accounts:settings")

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -199,6 +201,16 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
 }
 
+# Two-factor authentication (allauth.mfa): an authenticator app (TOTP) and recovery codes.
+# Required for staff (accounts.middleware), offered to everyone in the account settings.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Micro-internships"
+MFA_TOTP_TOLERANCE = 1  # a code of the step before or after counts too (clock drift)
+# Personal API tokens: made only within this many seconds of a log-in (or a repeated password
+# or code), at most this many per user.
+API_TOKEN_RECENT_LOGIN_SECONDS = env.int("API_TOKEN_RECENT_LOGIN_SECONDS", default=600)
+API_TOKENS_MAX = env.int("API_TOKENS_MAX", default=10)
+
 # --- Internationalisation: instants stored in UTC, shown in the viewer's time zone ------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -237,7 +249,7 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes an anonymous request a 401, not a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -86,6 +86,17 @@ class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
 
+    @factory.post_generation
+    def totp(obj, create, extracted, **kwargs):
+        """Staff must use two factors: an authenticator app is set up (``totp=False``: none).
+        ``obj.totp_secret`` is its secret, for tests that log in with a code."""
+        obj.totp_secret = None
+        if create and extracted is not False:
+            from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+            obj.totp_secret = generate_totp_secret()
+            TOTP.activate(obj, obj.totp_secret)
+
 
 # --- Postings ---------------------------------------------------------------------------------
 # Factories build rows directly (fixtures, not behaviour); tests of behaviour go through services.

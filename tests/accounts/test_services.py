@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from accounts import services
 from accounts.models import Employer, Membership, StudentProfile, User
 from marketplace.core.errors import DomainError, NotPermitted
+from marketplace.core.models import AuditLog
 from tests.factories import EmployerFactory, EmployerUserFactory, StaffFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,8 @@ def test_signup_completion_is_all_or_nothing():
 
 def test_api_token_revoke_twice_is_harmless():
     user = StudentFactory()
-    services.api_token_create(user=user, actor=user)
-    assert services.api_token_revoke(user=user, actor=user) is True
-    assert services.api_token_revoke(user=user, actor=user) is False
+    token, _key = services.api_token_create(user=user, actor=user, name="Laptop")
+    services.api_token_revoke(token=token, actor=user)
+    services.api_token_revoke(token=token, actor=user)
+    assert not user.api_tokens.exists()
+    assert AuditLog.objects.filter(action="api_token.revoked").count() == 1

@@ -4,7 +4,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from rest_framework.authtoken.models import Token
 
 from accounts import services
 from marketplace.core.errors import NotPermitted
@@ -44,45 +43,16 @@ def test_settings_bad_input_is_a_form_error(client, data, field):
     assert user.full_name == "Kept"
 
 
-def test_token_created_replaced_and_revoked_from_the_settings_page(client):
-    user = StudentFactory()
-    client.force_login(user)
-    assert "You have no API token." in client.get("/settings/").content.decode()
-
-    assert client.post("/settings/token/").status_code == 302
-    first = Token.objects.get(user=user)
-    assert first.key in client.get("/settings/").content.decode()
-
-    client.post("/settings/token/")  # replace
-    second = Token.objects.get(user=user)
-    assert second.key != first.key
-
-    response = client.post("/settings/token/revoke/", follow=True)
-    assert "Your API token was revoked." in response.content.decode()
-    assert not Token.objects.filter(user=user).exists()
-    response = client.post("/settings/token/revoke/", follow=True)  # twice: harmless
-    assert "You had no API token." in response.content.decode()
-    actions = list(AuditLog.objects.filter(target_id=str(user.pk)).values_list("action", flat=True))
-    assert actions.count("api_token.created") == 2
-    assert actions.count("api_token.revoked") == 1
-
-
-def test_token_pages_need_post_and_login(client):
-    user = StudentFactory()
-    assert client.post("/settings/token/").status_code == 302  # to login
-    assert not Token.objects.exists()
-    client.force_login(user)
-    assert client.get("/settings/token/").status_code == 405
-    assert client.get("/settings/token/revoke/").status_code == 405
-
-
 def test_nobody_manages_another_users_token_or_settings():
     user, other = StudentFactory(), StudentFactory()
     with pytest.raises(NotPermitted):
-        services.api_token_create(user=user, actor=other)
+        services.api_token_create(user=user, actor=other, name="Theirs")
     with pytest.raises(NotPermitted):
         services.user_update(user=user, actor=other, time_zone="Asia/Tokyo")
-    assert not Token.objects.exists()
+    token, _key = services.api_token_create(user=user, actor=user, name="Mine")
+    with pytest.raises(NotPermitted):
+        services.api_token_revoke(token=token, actor=other)
+    assert user.api_tokens.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -96,7 +66,7 @@ def test_nobody_manages_another_users_token_or_settings():
 def test_dates_are_shown_in_the_viewers_time_zone(client, zone, shown):
     user = StudentFactory(time_zone=zone)
     with time_machine.travel(INSTANT, tick=False):
-        services.api_token_create(user=user, actor=user)
+        services.api_token_create(user=user, actor=user, name="Laptop")
     client.force_login(user)
     html = client.get("/settings/").content.decode()
     assert f">{shown}</time>" in html

@@ -5,6 +5,7 @@ employer."""
 import io
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.django_db
 def superuser(monkeypatch):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", PASSWORD)
     call_command("createsuperuser", "--noinput", "--email", "boss@example.com", verbosity=0)
-    return User.objects.get(email="boss@example.com")
+    user = User.objects.get(email="boss@example.com")
+    TOTP.activate(user, generate_totp_secret())  # staff pages need two factors
+    return user
 
 
 def test_createsuperuser_makes_a_staff_user_not_a_student(superuser):

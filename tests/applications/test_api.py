@@ -2,8 +2,8 @@
 the OpenAPI schema."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from accounts.services import api_token_create
 from applications.models import Application, Assignment
 from tests.applications.factories import ApplicationFactory, employer_of, pdf, walk_to
 from tests.factories import CreditPostingFactory, PostingFactory, StudentFactory
@@ -14,8 +14,8 @@ COVER = "I built three dashboards for a retailer and I would enjoy doing this on
 
 
 def _token_client(client, user):
-    token = Token.objects.create(user=user)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+    _token, key = api_token_create(user=user, actor=user, name="Tests")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
     return client
 
 

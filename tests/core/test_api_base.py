@@ -6,7 +6,6 @@ import re
 import pytest
 import yaml
 from openapi_spec_validator import validate
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -110,15 +109,15 @@ def test_me_with_session_answers_the_signed_in_student(api):
 def test_me_with_token_answers_the_tokens_owner(api):
     owner = EmployerUserFactory(email="boss@example.com")
     EmployerUserFactory(email="other-boss@example.com")
-    token = services.api_token_create(user=owner, actor=owner)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token, key = services.api_token_create(user=owner, actor=owner, name="Script")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     body = api.get(ME).json()
     assert body["email"] == "boss@example.com"
     assert body["student_profile"] is None
     assert body["employer"]["name"] == owner.memberships.get().employer.name
     assert body["employer"]["verified"] is False
 
-    services.api_token_revoke(user=owner, actor=owner)
+    services.api_token_revoke(token=token, actor=owner)
     assert_error_format(api.get(ME), 401, "authentication_failed")
 
 
@@ -134,9 +133,9 @@ def test_session_write_needs_csrf(api):
 
 def test_token_write_needs_no_csrf(api):
     student = StudentFactory()
-    token = Token.objects.create(user=student)
+    _token, key = services.api_token_create(user=student, actor=student, name="Script")
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.patch(ME, {"full_name": "Tok En"}, format="json").status_code == 200
     student.refresh_from_db()
     assert student.full_name == "Tok En"

@@ -62,9 +62,16 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-def login(page, email: str, password: str) -> None:
+def login(page, email: str, password: str, *, totp_secret: str | None = None) -> None:
+    """Log in; with ``totp_secret`` (staff) also answer the two-factor step with a code."""
     page.goto("/accounts/login/")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign In").click()
     page.wait_for_load_state()
+    if totp_secret:
+        from tests.accounts.totp import totp
+
+        page.locator("input[name=code]").fill(totp(totp_secret))
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_load_state()

@@ -75,7 +75,7 @@ def test_post_moderate_find(browser, page, live_server):
     # The moderator approves it from the queue.
     moderator = browser.new_context(base_url=live_server.url)
     mod_page = moderator.new_page()
-    login(mod_page, staff.email, PASSWORD)
+    login(mod_page, staff.email, PASSWORD, totp_secret=staff.totp_secret)
     mod_page.goto("/postings/moderation/")
     item = mod_page.get_by_role("article", name="Survey analysis for garden centres")
     item.get_by_role("button", name="Approve").click()
