@@ -1,11 +1,15 @@
 """Reads with logic: who sees which credential, the status list, the supervisor's link."""
 
 import datetime as dt
+import re
+import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
 from django.db.models import Prefetch
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from applications.models import Assignment, Submission
@@ -68,9 +72,6 @@ def credential_by_url(url: str) -> Credential | None:
 
 
 def _ids_in(url: str):
-    import re
-    import uuid
-
     for match in re.findall(r"[0-9a-fA-F-]{36}", url):
         try:
             yield uuid.UUID(match)
@@ -97,8 +98,6 @@ def revoked_positions(number: int) -> list[int]:
 def status_list_jwt(number: int) -> str:
     """The signed status list credential ``number`` (fresh at every request: revocation is
     immediate)."""
-    from django.urls import reverse
-
     list_url = canonical(reverse("credentials:status_list", args=[number]))
     document = documents.status_list_credential(
         list_url=list_url,
@@ -158,8 +157,6 @@ def supervisor_view(sign_off: SupervisorSignOff) -> dict:
 
 def linkedin_add_url(credential: Credential) -> str:
     """LinkedIn's "add to profile" link for a certification, filled in from the credential."""
-    from urllib.parse import urlencode
-
     issued = timezone.localtime(credential.issued_at, dt.UTC)
     params = {
         "startTask": "CERTIFICATION_NAME",
