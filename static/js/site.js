@@ -37,11 +37,6 @@ document.addEventListener("DOMContentLoaded", () => {
     const el = event.target.closest("[data-confirm]");
     if (el && !window.confirm(el.dataset.confirm)) event.preventDefault();
   });
-  // On a phone the filters of the postings list fold away, so that the results come first.
-  const fold = document.querySelector(".filters-fold");
-  if (fold && window.matchMedia("(max-width: 700px)").matches) {
-    fold.removeAttribute("open");
-  }
   // Formsets: <button data-add-row="<prefix>"> copies the last row of its fieldset as an empty
   // row numbered after it, and counts it in the formset's TOTAL_FORMS (up to MAX_NUM_FORMS).
   document.querySelectorAll("[data-add-row]").forEach((button) => {

@@ -511,3 +511,14 @@ def test_the_list_counts_results_and_offers_saving_only_once_filtered(client):
     assert filtered.index("result-count") < filtered.index("Save this search")
     none = client.get("/postings/?q=zebra").content.decode()
     assert "No postings match your filters" in none
+
+
+@pytest.mark.django_db
+def test_the_filters_fold_on_phones_without_javascript(client):
+    html = client.get("/postings/").content.decode()
+    # A checkbox and its label fold the filters by CSS: no script moves the page after load.
+    assert '<input type="checkbox" id="filters-toggle" class="filters-toggle">' in html
+    assert '<label for="filters-toggle" class="filters-toggle-label">Filters</label>' in html
+    # Invalid filters are shown unfolded, beside their messages.
+    invalid = client.get("/postings/?min_pay=abc").content.decode()
+    assert 'class="filters-toggle" checked>' in invalid
