@@ -37,6 +37,7 @@ KINDS: dict[str, str] = {
     "payout.account_needed": "Set up your payout account to get paid",
     "payout.reversed": "Part or all of a payout was taken back",
     "payments.refunded": "A refund was made",
+    "payments.chargeback": "Your bank disputes a payment",
     "payments.issue": "Payments: a difference to check (staff)",
     # Reminders
     "reminder.application_deadline": "Reminder: application deadline approaching",

@@ -104,6 +104,10 @@ class Funding(models.Model):
     payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     # The charge every transfer of this assignment uses as its source_transaction.
     charge_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    # The charge's balance transaction: Stripe's processing fee on it (``stripe_fee``, in
+    # ``currency``) is booked to its own ledger account. Null until read.
+    balance_transaction_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_fee = models.BigIntegerField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -195,6 +199,8 @@ class Payout(_Attempted):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     # Due, but the student's payout account is not ready: released when it becomes ready.
     waiting_for_account = models.BooleanField(default=False)
+    # Why a due payout is held back (a chargeback on the funding is open); empty when it is not.
+    hold_reason = models.CharField(max_length=200, blank=True)
     transfer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     # Of ``amount``, what transfer reversals took back from the student (Stripe's
     # ``amount_reversed``); the student keeps ``amount - amount_reversed``.
@@ -322,6 +328,13 @@ class LedgerEntry(models.Model):
         STUDENT_PAYABLE = "student_payable", "Payable to the student"
         STUDENT_PAID = "student_paid", "Paid to the student"
         REFUNDS = "refunds", "Refunded to the employer"
+        # Stripe's processing fees, paid out of the platform fee (which is then net revenue).
+        STRIPE_FEES = "stripe_fees", "Stripe fees"
+        # Chargebacks: what the employer's bank took back, Stripe's dispute fees, and the
+        # platform's own money covering both until the dispute closes (or for good if lost).
+        CHARGEBACKS = "chargebacks", "Taken back by the card's bank"
+        DISPUTE_FEES = "dispute_fees", "Dispute fees"
+        PLATFORM_LOSSES = "platform_losses", "Covered by the platform"
 
     # "funding:3", "payout:7:due", "payout:7:paid", "refund:2": one booking per movement.
     transaction_id = models.CharField(max_length=64, db_index=True)
@@ -428,3 +441,51 @@ class TestModeObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"
+
+
+class Chargeback(models.Model):
+    """A card payment of a funding disputed with the employer's bank (a Stripe dispute).
+
+    Stripe's own status is kept verbatim (``stripe_status``); ours says what it means for us:
+    open (payouts of the funding wait), won (money kept: payouts resume) or lost (the money is
+    gone: what the assignment still held covers it, staff decide the rest).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open: payouts wait"
+        WON = "won", "Closed: money kept"
+        LOST = "lost", "Closed: money lost"
+
+    TRANSITIONS: dict[str, set[str]] = {
+        Status.OPEN: {Status.WON, Status.LOST},
+        Status.WON: set(),
+        Status.LOST: set(),
+    }
+
+    funding = models.ForeignKey(Funding, on_delete=models.PROTECT, related_name="chargebacks")
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="chargebacks")
+    dispute_id = models.CharField(max_length=255, unique=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=50, blank=True)
+    stripe_status = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    # When lost: what the assignment's held money and the platform fee covered (the ledger
+    # check counts them as gone from the assignment).
+    held_used = models.BigIntegerField(default=0)
+    fee_used = models.BigIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["funding"], condition=models.Q(status="open"), name="chargeback_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Chargeback {self.dispute_id} on funding #{self.funding_id}"

@@ -13,7 +13,15 @@ from applications.models import Assignment
 from marketplace.core.errors import DomainError
 from marketplace.core.money import allocate, fee_split
 
-from .models import Funding, LedgerEntry, Payout, PayoutAccount, ReconciliationIssue, Refund
+from .models import (
+    Chargeback,
+    Funding,
+    LedgerEntry,
+    Payout,
+    PayoutAccount,
+    ReconciliationIssue,
+    Refund,
+)
 
 Account = LedgerEntry.Account
 
@@ -141,6 +149,12 @@ def staff_overview() -> dict:
         balances[row["currency"]][row["account"]] = row["total"]
     return {
         "balances": dict(balances),
+        "fee_summary": platform_fee_summary(balances),
+        "chargebacks": Chargeback.objects.filter(
+            Q(status=Chargeback.Status.OPEN) | Q(status=Chargeback.Status.LOST)
+        )
+        .select_related("assignment__posting")
+        .order_by("evidence_due_by", "pk")[:50],
         "failed_payouts": Payout.objects.filter(status=Payout.Status.FAILED)
         .select_related("student", "milestone")
         .order_by("-failed_at")[:50],
@@ -164,6 +178,33 @@ def staff_overview() -> dict:
             "created_at"
         )[:50],
     }
+
+
+@dataclass(frozen=True)
+class FeeSummary:
+    """The platform's revenue in one currency: the fee charged (less fees given back in
+    refunds), what Stripe kept for processing, and what is left."""
+
+    currency: str
+    gross: int
+    stripe_fees: int
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.stripe_fees
+
+
+def platform_fee_summary(balances: dict[str, dict[str, int]]) -> list[FeeSummary]:
+    """From the ledger's per-currency balances (the platform fee account is already net)."""
+    rows = []
+    for currency, accounts in sorted(balances.items()):
+        stripe_fees = accounts.get(Account.STRIPE_FEES, 0)
+        net = accounts.get(Account.PLATFORM_FEE, 0)
+        if net or stripe_fees:
+            rows.append(
+                FeeSummary(currency=currency, gross=net + stripe_fees, stripe_fees=stripe_fees)
+            )
+    return rows
 
 
 def ledger_problems() -> list[str]:
@@ -215,9 +256,16 @@ def ledger_problems() -> list[str]:
         .values("assignment_id")
         .annotate(total=Sum("amount"), fee=Sum("fee_amount"))
     }
+    # Lost chargebacks: the held money and fee that covered them left the assignment.
+    lost = {
+        row["assignment_id"]: (row["held"], row["fee"])
+        for row in Chargeback.objects.filter(status=Chargeback.Status.LOST)
+        .values("assignment_id")
+        .annotate(held=Sum("held_used"), fee=Sum("fee_used"))
+    }
     fundings = Funding.objects.filter(
         Q(status=Funding.Status.PAID) | Q(assignment_id__in=list(balances))
-    ).values("assignment_id", "pk", "status", "amount", "fee_amount", "total_amount")
+    ).values("assignment_id", "pk", "status", "amount", "fee_amount", "total_amount", "stripe_fee")
     funded_ids = set()
     for funding in fundings:
         assignment_id = funding["assignment_id"]
@@ -232,7 +280,7 @@ def ledger_problems() -> list[str]:
         paid = b.get(Account.STUDENT_PAID, 0)
         refunds = b.get(Account.REFUNDS, 0)
         held = b.get(Account.HELD, 0) + b.get(Account.STUDENT_PAYABLE, 0)
-        fee_kept = b.get(Account.PLATFORM_FEE, 0)
+        fee_kept = b.get(Account.PLATFORM_FEE, 0) + b.get(Account.STRIPE_FEES, 0)
         if charged != funding["total_amount"]:
             problems.append(
                 f"{label}: the ledger has {charged} charged but the funding is "
@@ -244,6 +292,9 @@ def ledger_problems() -> list[str]:
                 f"sum to {paid_payouts.get(assignment_id, 0)}"
             )
         refund_total, refund_fee = refunded.get(assignment_id, (0, 0))
+        lost_held, lost_fee = lost.get(assignment_id, (0, 0))
+        held += lost_held
+        fee_kept += lost_fee
         if refunds != refund_total:
             problems.append(
                 f"{label}: the ledger has {refunds} refunded but the refunds sum to {refund_total}"
@@ -257,6 +308,11 @@ def ledger_problems() -> list[str]:
             problems.append(
                 f"{label}: the platform fee kept is {fee_kept}, expected "
                 f"{funding['fee_amount'] - refund_fee}"
+            )
+        if b.get(Account.STRIPE_FEES, 0) != (funding["stripe_fee"] or 0):
+            problems.append(
+                f"{label}: the ledger has {b.get(Account.STRIPE_FEES, 0)} of Stripe fees but "
+                f"the charge's fee is {funding['stripe_fee'] or 0}"
             )
         if b.get(Account.HELD, 0) < 0 or b.get(Account.STUDENT_PAYABLE, 0) < 0:
             problems.append(f"{label}: more was paid out or refunded than was held")

@@ -56,6 +56,12 @@ def check_funding_sessions(funding_id: int) -> str:
     return funding.status if funding else "missing"
 
 
+@shared_task(name="payments.record_stripe_fee", acks_late=True)
+def record_stripe_fee(funding_id: int) -> int | None:
+    funding = services.funding_fee_record(funding_id=funding_id)
+    return funding.stripe_fee if funding else None
+
+
 @shared_task(name="payments.sweep")
 def sweep() -> dict:
     return vars(services.payments_sweep())

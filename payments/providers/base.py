@@ -112,6 +112,45 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class ChargeFee:
+    """What a charge did to the platform balance (its balance transaction): ``amount`` in,
+    ``fee`` to the provider, ``net`` kept; in the balance's currency, which may differ from
+    the charge's when the platform settles in another currency."""
+
+    balance_transaction_id: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class DisputeMovement:
+    """One balance transaction of a dispute: ``amount`` negative when funds were withdrawn,
+    positive when reinstated; ``fee`` the dispute fee (negative when given back)."""
+
+    id: str
+    amount: int
+    fee: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A chargeback on one of our charges, as the provider sees it now."""
+
+    id: str
+    charge_id: str
+    payment_intent_id: str
+    amount: int
+    currency: str
+    status: str  # warning_needs_response ... needs_response, under_review, won, lost, prevented
+    reason: str
+    evidence_due_by: int | None  # Unix time
+    movements: tuple[DisputeMovement, ...] = ()
+
+
+@dataclass(frozen=True)
 class RefundResult:
     id: str
     amount: int
@@ -212,6 +251,15 @@ class PaymentProvider(ABC):
 
     @abstractmethod
     def refund_retrieve(self, refund_id: str) -> RefundResult: ...
+
+    # --- Disputes (chargebacks) -----------------------------------------------------------------
+    @abstractmethod
+    def dispute_retrieve(self, dispute_id: str) -> Dispute: ...
+
+    # --- Charges -------------------------------------------------------------------------------
+    @abstractmethod
+    def charge_fee(self, charge_id: str) -> ChargeFee | None:
+        """The charge's balance transaction, or None while the provider has not made it yet."""
 
     # --- Events --------------------------------------------------------------------------------
     @abstractmethod

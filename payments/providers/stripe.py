@@ -18,8 +18,11 @@ from django.conf import settings
 from .base import (
     AccountNotReady,
     BalanceInsufficient,
+    ChargeFee,
     CheckoutSession,
     ConnectedAccount,
+    Dispute,
+    DisputeMovement,
     InvalidSignature,
     LineItem,
     PaymentActionRequired,
@@ -51,6 +54,12 @@ def to_stripe_amount(amount: int, currency: str) -> int:
             code="amount_precision",
         )
     return amount
+
+
+def _signed_from_stripe(amount: int, currency: str | None) -> int:
+    """``from_stripe_amount`` for amounts that may be negative (balance transactions)."""
+    value = from_stripe_amount(abs(amount), currency or "")
+    return -value if amount < 0 else value
 
 
 def from_stripe_amount(amount: int, currency: str) -> int:
@@ -370,6 +379,51 @@ class StripeProvider(PaymentProvider):
             {"idempotency_key": idempotency_key},
         )
         return self._refund(_dict(refund))
+
+    def dispute_retrieve(self, dispute_id: str) -> Dispute:
+        data = _dict(self._call("dispute retrieve", self.client.v1.disputes.retrieve, dispute_id))
+        currency = (data.get("currency") or "").upper()
+        movements = tuple(
+            DisputeMovement(
+                id=txn["id"],
+                amount=_signed_from_stripe(int(txn.get("amount") or 0), txn.get("currency")),
+                fee=_signed_from_stripe(int(txn.get("fee") or 0), txn.get("currency")),
+                currency=(txn.get("currency") or "").upper(),
+            )
+            for txn in data.get("balance_transactions") or []
+        )
+        charge = data.get("charge")
+        intent = data.get("payment_intent")
+        return Dispute(
+            id=data["id"],
+            charge_id=charge if isinstance(charge, str) else (charge or {}).get("id", ""),
+            payment_intent_id=intent if isinstance(intent, str) else (intent or {}).get("id", ""),
+            amount=from_stripe_amount(int(data.get("amount") or 0), currency),
+            currency=currency,
+            status=data.get("status") or "",
+            reason=data.get("reason") or "",
+            evidence_due_by=(data.get("evidence_details") or {}).get("due_by"),
+            movements=movements,
+        )
+
+    def charge_fee(self, charge_id: str) -> ChargeFee | None:
+        charge = self._call(
+            "charge retrieve",
+            self.client.v1.charges.retrieve,
+            charge_id,
+            {"expand": ["balance_transaction"]},
+        )
+        txn = _dict(charge).get("balance_transaction")
+        if not isinstance(txn, dict):
+            return None  # not made yet (charge.updated tells when it is)
+        currency = (txn.get("currency") or "").upper()
+        return ChargeFee(
+            balance_transaction_id=txn["id"],
+            amount=from_stripe_amount(int(txn.get("amount") or 0), currency),
+            fee=from_stripe_amount(int(txn.get("fee") or 0), currency),
+            net=from_stripe_amount(int(txn.get("net") or 0), currency),
+            currency=currency,
+        )
 
     def refund_retrieve(self, refund_id: str) -> RefundResult:
         refund = self._call("refund retrieve", self.client.v1.refunds.retrieve, refund_id)

@@ -26,8 +26,10 @@ from django.urls import reverse
 from .base import (
     AccountNotReady,
     BalanceInsufficient,
+    ChargeFee,
     CheckoutSession,
     ConnectedAccount,
+    Dispute,
     InvalidSignature,
     LineItem,
     PaymentDeclined,
@@ -375,6 +377,30 @@ class TestProvider(PaymentProvider):
 
     def refund_retrieve(self, refund_id: str) -> RefundResult:
         return self._refund(_get("refund", refund_id))
+
+    def dispute_retrieve(self, dispute_id: str) -> Dispute:
+        """Test mode has no card networks: no payment is ever disputed."""
+        raise ProviderError(
+            f"test mode: no dispute {dispute_id}", code="resource_missing", detail=dispute_id
+        )
+
+    def charge_fee(self, charge_id: str) -> ChargeFee | None:
+        """Test mode charges no processing fee: the whole amount is net."""
+        session = (
+            _model().objects.filter(kind="checkout_session", data__charge=charge_id).first()
+            if charge_id
+            else None
+        )
+        if session is None:
+            return None
+        amount = session.data["amount_total"]
+        return ChargeFee(
+            balance_transaction_id=f"txn_test_{charge_id}",
+            amount=amount,
+            fee=0,
+            net=amount,
+            currency=session.data["currency"],
+        )
 
     # --- Events --------------------------------------------------------------------------------
     @staticmethod

@@ -14,6 +14,8 @@ here so callers write ``from payments import services`` and ``services.payout_re
 """
 
 from .attempts import IDEMPOTENCY_WINDOW, PaymentRefused, claim_window
+from .chargebacks import chargeback_sync
+from .fees import charge_sync, funding_fee_record
 from .fulfilment import funding_check_sessions, fundings_find_unbooked
 from .funding import (
     funding_confirm,
@@ -54,7 +56,10 @@ __all__ = [
     "claim_window",
     "dispute_settle",
     "funding_check_sessions",
+    "charge_sync",
+    "chargeback_sync",
     "funding_confirm",
+    "funding_fee_record",
     "funding_expire_other_sessions",
     "funding_payment_failed",
     "funding_session_expired",

@@ -346,9 +346,10 @@ def funding_confirm(*, session_id: str) -> Funding | None:
         audit(action="funding.paid", target=funding, total=funding.total_amount)
         # No notification of our own: assignment_mark_funded tells the student and every member
         # of the employer (the payer too) once; a second "funded" from here was a duplicate.
-        if len(funding.checkout_sessions) > 1:
-            from ..tasks import expire_other_sessions
+        from ..tasks import expire_other_sessions, record_stripe_fee
 
+        record_stripe_fee.delay_on_commit(funding.pk)
+        if len(funding.checkout_sessions) > 1:
             expire_other_sessions.delay_on_commit(funding.pk)
         assignment = Assignment.objects.select_for_update().get(pk=funding.assignment_id)
         if assignment.status == Assignment.Status.CANCELLED:

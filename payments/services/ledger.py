@@ -54,7 +54,8 @@ def assignment_refundable(*, assignment_id: int) -> tuple[int, int]:
     """
     booked = dict(
         LedgerEntry.objects.filter(
-            assignment_id=assignment_id, account__in=[Account.HELD, Account.PLATFORM_FEE]
+            assignment_id=assignment_id,
+            account__in=[Account.HELD, Account.PLATFORM_FEE, Account.STRIPE_FEES],
         )
         .values_list("account")
         .annotate(total=Sum("amount"))
@@ -68,5 +69,6 @@ def assignment_refundable(*, assignment_id: int) -> tuple[int, int]:
     held_under_way = (under_way["amount"] or 0) - fee_under_way
     return (
         booked.get(Account.HELD, 0) - held_under_way,
-        booked.get(Account.PLATFORM_FEE, 0) - fee_under_way,
+        # The fee as charged: Stripe's fee was paid out of it (booked apart), not given back.
+        booked.get(Account.PLATFORM_FEE, 0) + booked.get(Account.STRIPE_FEES, 0) - fee_under_way,
     )

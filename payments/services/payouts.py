@@ -29,6 +29,7 @@ from .attempts import (
     claim_window,
     error_outcome,
 )
+from .chargebacks import HOLD_REASON, chargeback_blocks
 from .ledger import assignment_refundable, ledger_post
 from .payout_accounts import payout_account_sync
 from .reconciliation import issue_raise
@@ -160,6 +161,14 @@ def _payout_attempt_start(*, payout_id: int) -> tuple[Payout, str] | None:
             _payout_wait_for_account(payout, account)
             return None
         if payout.funding.status != Funding.Status.PAID:
+            return None
+        if chargeback_blocks(funding_id=payout.funding_id):
+            # The sweep leaves it alone (no next attempt) until the dispute is won.
+            if payout.status == Payout.Status.PENDING and payout.hold_reason != HOLD_REASON:
+                payout.hold_reason = HOLD_REASON
+                payout.next_attempt_at = None
+                payout.save(update_fields=["hold_reason", "next_attempt_at", "updated_at"])
+                audit(action="payout.held", target=payout, reason="chargeback")
             return None
         if payout.status == Payout.Status.PENDING:
             status_move(payout, Payout.Status.PROCESSING, "payout")

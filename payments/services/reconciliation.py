@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ from marketplace.core.audit import audit
 from notifications.services import notify_many
 
 from .. import selectors
-from ..models import Funding, ReconciliationIssue, Refund
+from ..models import Chargeback, Funding, LedgerEntry, ReconciliationIssue, Refund
 from ..providers import get_provider
 from ..providers.base import CheckoutSession, PaymentError
 from .attempts import _staff
@@ -114,6 +115,15 @@ def ledger_reconcile(*, since: datetime | None = None) -> int:
                     found.append(
                         f"payout #{payout.pk}: transfer {transfer_id} unknown to the provider"
                     )
+            if funding.balance_transaction_id and funding.charge_id:
+                fee = provider.charge_fee(funding.charge_id)
+                if fee is None or (
+                    fee.currency == funding.currency and fee.fee != funding.stripe_fee
+                ):
+                    found.append(
+                        f"funding #{funding.pk}: Stripe's fee is "
+                        f"{'unknown' if fee is None else fee.fee}, we booked {funding.stripe_fee}"
+                    )
             for refund in funding.refunds.all():
                 if refund.refund_id:
                     remote = provider.refund_retrieve(refund.refund_id)
@@ -137,4 +147,44 @@ def ledger_reconcile(*, since: datetime | None = None) -> int:
     from .fulfilment import fundings_find_unbooked  # it books through funding, which uses us
 
     new += fundings_find_unbooked(since=since)
+    new += _reconcile_chargebacks(provider, since)
+    return new
+
+
+def _reconcile_chargebacks(provider, since: datetime) -> int:
+    """Open (or recently closed) chargebacks against the dispute: status and every movement."""
+    new = 0
+    chargebacks = Chargeback.objects.filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=since)
+    ).select_related("assignment")
+    for chargeback in chargebacks:
+        try:
+            dispute = provider.dispute_retrieve(chargeback.dispute_id)
+        except PaymentError as exc:
+            found = [f"chargeback #{chargeback.pk}: could not be checked ({exc.message})"]
+        else:
+            booked = set(
+                LedgerEntry.objects.filter(
+                    transaction_id__startswith=f"chargeback:{chargeback.pk}:"
+                ).values_list("transaction_id", flat=True)
+            )
+            found = [
+                f"chargeback #{chargeback.pk}: balance transaction {m.id} ({m.amount}, fee "
+                f"{m.fee}) is not booked"
+                for m in dispute.movements
+                if f"chargeback:{chargeback.pk}:{m.id}" not in booked
+            ]
+            if dispute.status != chargeback.stripe_status:
+                found.append(
+                    f"chargeback #{chargeback.pk}: the provider shows {dispute.status}, "
+                    f"we have {chargeback.stripe_status}"
+                )
+        for text in found:
+            if issue_raise(
+                key=f"reconcile:{text[:180]}",
+                kind="provider_difference",
+                description=text,
+                assignment=chargeback.assignment,
+            ):
+                new += 1
     return new

@@ -13,9 +13,7 @@ from django.utils import timezone
 from applications.models import Assignment, Dispute, Milestone
 
 from ..models import Funding, Payout, Refund, WebhookEvent
-from .attempts import (
-    claim_window,
-)
+from .attempts import claim_window
 from .fulfilment import fundings_due_for_check
 from .payouts import payout_create
 from .refunds import assignment_refund_unreleased, dispute_settle
@@ -30,6 +28,7 @@ class SweepResult:
     disputes_settled: int = 0
     events_enqueued: int = 0
     fundings_checked: int = 0
+    fees_enqueued: int = 0
 
 
 def payments_sweep(*, now: datetime | None = None) -> SweepResult:
@@ -150,6 +149,7 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         check_funding_sessions.delay_on_commit(funding_id)
     result.fundings_checked = len(checks)
 
+    result.fees_enqueued = _fees_due(now=now, batch=batch)
     stale = list(
         WebhookEvent.objects.filter(
             status=WebhookEvent.Status.RECEIVED, received_at__lt=now - timedelta(minutes=2)
@@ -161,6 +161,25 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         handle_webhook_event.delay_on_commit(event_pk)
     result.events_enqueued = len(stale)
     return result
+
+
+def _fees_due(*, now: datetime, batch: int) -> int:
+    """Paid fundings whose balance transaction (Stripe's fee) was not read yet."""
+    from ..tasks import record_stripe_fee
+
+    due = list(
+        Funding.objects.filter(
+            status=Funding.Status.PAID,
+            balance_transaction_id=None,
+            paid_at__lt=now - claim_window(),
+        )
+        .exclude(charge_id=None)
+        .order_by("paid_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for funding_id in due:
+        record_stripe_fee.delay_on_commit(funding_id)
+    return len(due)
 
 
 def _dispute_key_expression():

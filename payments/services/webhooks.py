@@ -14,6 +14,8 @@ from ..models import (
     WebhookEvent,
 )
 from ..providers.base import PaymentError, ProviderEvent, ProviderUnavailable
+from .chargebacks import chargeback_sync
+from .fees import charge_sync
 from .funding import funding_confirm, funding_payment_failed, funding_session_expired
 from .payout_accounts import payout_account_sync
 from .payouts import payout_transfer_sync
@@ -57,6 +59,14 @@ HANDLERS = {
     "checkout.session.expired": lambda oid: (
         funding_session_expired(session_id=oid) and "session expired"
     ),
+    # Chargebacks: every step re-fetches the dispute and runs the same sync.
+    "charge.dispute.created": lambda oid: chargeback_sync(dispute_id=oid),
+    "charge.dispute.updated": lambda oid: chargeback_sync(dispute_id=oid),
+    "charge.dispute.closed": lambda oid: chargeback_sync(dispute_id=oid),
+    "charge.dispute.funds_withdrawn": lambda oid: chargeback_sync(dispute_id=oid),
+    "charge.dispute.funds_reinstated": lambda oid: chargeback_sync(dispute_id=oid),
+    # The charge's balance transaction (Stripe's fee) may come after the payment.
+    "charge.updated": lambda oid: charge_sync(charge_id=oid),
     "account.updated": lambda oid: payout_account_sync(account_id=oid) and "account synced",
     "transfer.created": lambda oid: payout_transfer_sync(transfer_id=oid),
     "transfer.updated": lambda oid: payout_transfer_sync(transfer_id=oid),

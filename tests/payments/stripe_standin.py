@@ -6,6 +6,10 @@ transfer group), refunds. It behaves like Stripe where our code depends on it:
 
 - an expired Checkout Session cannot be paid (``complete_checkout`` raises ``SessionClosed``),
   and only an open one can be expired (400 otherwise);
+- a paid charge has a balance transaction with Stripe's fee (2.9% + 30), possibly later
+  (``defer_balance_transactions``, then ``make_balance_transaction``);
+- a charge can be disputed (``open_dispute``, ``update_dispute``, ``close_dispute``): funds and
+  Stripe's dispute fee are withdrawn and, when won, reinstated, as balance transactions;
 - transfers can be reversed in full or in part (``reverse_transfer`` or
   ``POST /v1/transfers/{id}/reversals``): ``amount_reversed`` grows, ``reversed`` once whole;
 - refunds can be answered ``pending``/``requires_action`` (``answer_refunds``) and settled
@@ -108,6 +112,9 @@ class State:
     intents: dict[str, dict] = field(default_factory=dict)
     transfers: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
+    charges: dict[str, dict] = field(default_factory=dict)
+    disputes: dict[str, dict] = field(default_factory=dict)
+    balance_transactions: dict[str, dict] = field(default_factory=dict)
     # key -> (status, body, params, saved at): Stripe's saved answer of an idempotency key.
     idempotency: dict[str, tuple[int, dict, dict, float]] = field(default_factory=dict)
     # The status each next refund is created with (Stripe answers ``pending`` for many payment
@@ -147,6 +154,8 @@ class StripeStandIn:
         self.injected: dict[str, int] = {}
         self.lock = threading.RLock()
         self.down = False
+        # Stripe fills in a charge's balance transaction a little after the payment at times.
+        self.defer_balance_transactions = False
         handler = self._handler_class()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -230,7 +239,7 @@ class StripeStandIn:
                 raise SessionClosed(f"{session_id} is {session['status']}: it cannot be paid")
             intent_id = _id("pi")
             charge_id = _id("ch")
-            self.state.intents[intent_id] = {
+            intent = self.state.intents[intent_id] = {
                 "id": intent_id,
                 "object": "payment_intent",
                 "amount": amount if amount is not None else session["amount_total"],
@@ -240,6 +249,8 @@ class StripeStandIn:
                 "transfer_group": session["payment_intent_data"].get("transfer_group"),
                 "metadata": session["payment_intent_data"].get("metadata", {}),
             }
+            if paid:
+                self._charge_make(charge_id, intent)
             session.update(
                 status="complete",
                 payment_status="paid" if paid else "unpaid",
@@ -253,8 +264,132 @@ class StripeStandIn:
         with self.lock:
             session = self.state.sessions[session_id]
             intent = self.state.intents[session["payment_intent"]]
-            intent.update(status="succeeded", latest_charge=_id("ch"))
+            charge_id = _id("ch")
+            intent.update(status="succeeded", latest_charge=charge_id)
+            self._charge_make(charge_id, intent)
             session["payment_status"] = "paid"
+
+    # Stripe's standard card pricing (2.9% + 30 minor units), rounded half up.
+    @staticmethod
+    def processing_fee(amount: int) -> int:
+        return (amount * 29 + 500) // 1000 + 30
+
+    def _charge_make(self, charge_id: str, intent: dict) -> dict:
+        """A succeeded charge and, unless deferred, its balance transaction with Stripe's fee."""
+        charge = {
+            "id": charge_id,
+            "object": "charge",
+            "amount": intent["amount"],
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "status": "succeeded",
+            "paid": True,
+            "balance_transaction": None,
+            "transfer_group": intent.get("transfer_group"),
+            "metadata": intent.get("metadata", {}),
+        }
+        self.state.charges[charge_id] = charge
+        if not self.defer_balance_transactions:
+            self.make_balance_transaction(charge_id)
+        return charge
+
+    DISPUTE_FEE = 1500  # Stripe's dispute fee in the US, in cents
+
+    def open_dispute(
+        self, charge_id: str, *, amount: int | None = None, inquiry: bool = False
+    ) -> dict:
+        """The cardholder's bank disputes a charge. A chargeback takes the amount and the
+        dispute fee from the balance at once (one balance transaction); an inquiry
+        (``warning_needs_response``) takes nothing until it becomes a chargeback."""
+        with self.lock:
+            charge = self.state.charges[charge_id]
+            dispute = {
+                "id": _id("du"),
+                "object": "dispute",
+                "amount": charge["amount"] if amount is None else amount,
+                "currency": charge["currency"],
+                "charge": charge_id,
+                "payment_intent": charge["payment_intent"],
+                "reason": "fraudulent",
+                "status": "warning_needs_response" if inquiry else "needs_response",
+                "balance_transactions": [],
+                "evidence_details": {
+                    "due_by": int(time.time()) + 7 * 24 * 3600,
+                    "has_evidence": False,
+                    "past_due": False,
+                    "submission_count": 0,
+                },
+                "is_charge_refundable": False,
+                "created": int(time.time()),
+                "metadata": {},
+            }
+            if not inquiry:
+                self._dispute_move(dispute, -dispute["amount"], self.DISPUTE_FEE)
+            charge["disputed"] = True
+            self.state.disputes[dispute["id"]] = dispute
+            return json.loads(json.dumps(dispute))
+
+    def _dispute_move(self, dispute: dict, amount: int, fee: int) -> None:
+        dispute["balance_transactions"].append(
+            {
+                "id": _id("txn"),
+                "object": "balance_transaction",
+                "amount": amount,
+                "fee": fee,
+                "net": amount - fee,
+                "currency": dispute["currency"],
+                "type": "adjustment",
+                "reporting_category": "dispute" if amount < 0 else "dispute_reversal",
+            }
+        )
+
+    def update_dispute(self, dispute_id: str, status: str) -> dict:
+        """Evidence submitted (``under_review``), or an inquiry escalated (``needs_response``,
+        which withdraws the funds then)."""
+        with self.lock:
+            dispute = self.state.disputes[dispute_id]
+            if status == "needs_response" and not dispute["balance_transactions"]:
+                self._dispute_move(dispute, -dispute["amount"], self.DISPUTE_FEE)
+            dispute["status"] = status
+            return json.loads(json.dumps(dispute))
+
+    def close_dispute(self, dispute_id: str, *, won: bool, fee_returned: bool = True) -> dict:
+        """The bank decides. Won: the amount is reinstated (and the fee, where Stripe returns
+        it); lost: nothing comes back."""
+        with self.lock:
+            dispute = self.state.disputes[dispute_id]
+            if won and dispute["balance_transactions"]:
+                fee = -self.DISPUTE_FEE if fee_returned else 0
+                self._dispute_move(dispute, dispute["amount"], fee)
+            if dispute["status"].startswith("warning_"):
+                dispute["status"] = "warning_closed" if won else "lost"
+            else:
+                dispute["status"] = "won" if won else "lost"
+            return json.loads(json.dumps(dispute))
+
+    def make_balance_transaction(self, charge_id: str) -> dict:
+        """Stripe fills in the charge's balance transaction (returns the charge, the object of
+        ``charge.updated``)."""
+        with self.lock:
+            charge = self.state.charges[charge_id]
+            fee = self.processing_fee(charge["amount"])
+            txn = {
+                "id": _id("txn"),
+                "object": "balance_transaction",
+                "amount": charge["amount"],
+                "currency": charge["currency"],
+                "fee": fee,
+                "net": charge["amount"] - fee,
+                "fee_details": [
+                    {"amount": fee, "currency": charge["currency"], "type": "stripe_fee"}
+                ],
+                "source": charge_id,
+                "type": "charge",
+                "status": "pending",
+            }
+            self.state.balance_transactions[txn["id"]] = txn
+            charge["balance_transaction"] = txn["id"]
+            return dict(charge)
 
     def answer_refunds(self, status: str, *, times: int = 1) -> None:
         """The next ``times`` refunds are created ``pending``/``requires_action``/``failed``."""
@@ -451,6 +586,12 @@ class StripeStandIn:
                 return self._reversal_create(match[1], r.params)
             if m == "GET" and (match := re.fullmatch(r"/v1/transfers/(\w+)", p)):
                 return self._get(self.state.transfers, match[1], "transfer")
+            if m == "GET" and (match := re.fullmatch(r"/v1/disputes/(\w+)", p)):
+                return self._get(self.state.disputes, match[1], "dispute")
+            if m == "GET" and (match := re.fullmatch(r"/v1/charges/(\w+)", p)):
+                return self._charge_view(match[1], r.params.get("expand") or [])
+            if m == "GET" and (match := re.fullmatch(r"/v1/balance_transactions/(\w+)", p)):
+                return self._get(self.state.balance_transactions, match[1], "balance_transaction")
             if m == "POST" and p == "/v1/refunds":
                 return self._refund_create(r.params)
             if m == "GET" and (match := re.fullmatch(r"/v1/refunds/(\w+)", p)):
@@ -527,6 +668,17 @@ class StripeStandIn:
         if "payment_intent" in expand and session["payment_intent"]:
             view["payment_intent"] = dict(self.state.intents[session["payment_intent"]])
         return view
+
+    def _charge_view(self, charge_id: str, expand: list) -> tuple[int, dict]:
+        charge = self.state.charges.get(charge_id)
+        if charge is None:
+            return _missing("charge", charge_id)
+        view = dict(charge)
+        if "balance_transaction" in expand and charge["balance_transaction"]:
+            view["balance_transaction"] = dict(
+                self.state.balance_transactions[charge["balance_transaction"]]
+            )
+        return 200, view
 
     def _charge_exists(self, charge_id: str) -> bool:
         return any(i.get("latest_charge") == charge_id for i in self.state.intents.values())

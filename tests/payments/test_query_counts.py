@@ -70,9 +70,9 @@ def test_billing_and_staff_pages(client, n, django_assert_num_queries):
     with django_assert_num_queries(5):
         assert len(client.get("/api/v1/payments/fundings/").json()["results"]) == n
     client.force_login(StaffFactory())
-    # One query per list on the page (refunds waiting for the bank among them), and the staff
-    # navigation's counts, and the check that staff use two factors.
-    with django_assert_num_queries(14):
+    # One query per list on the page (refunds waiting for the bank, chargebacks among them),
+    # the staff navigation's counts, and the check that staff use two factors.
+    with django_assert_num_queries(15):
         assert client.get("/payments/staff/").status_code == 200
     with django_assert_num_queries(5):
         client.get("/payments/staff/fundings.csv")

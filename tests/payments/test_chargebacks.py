@@ -1,0 +1,125 @@
+"""Chargebacks (``charge.dispute.*``) end to end through the Stripe stand-in and signed events:
+recorded against the funding, payouts wait while open, the withdrawn amount and the dispute fee
+are booked, staff and the employer are told, and a won or lost dispute is settled."""
+
+import pytest
+from django.urls import reverse
+
+from notifications.models import Notification
+from payments import services
+from payments.models import Chargeback, Funding, Payout, ReconciliationIssue
+from tests.factories import StaffFactory
+
+from .helpers import approve, assert_ledger_clean, balances, fund_through_stripe, post_event
+from .stripe_standin import event
+
+pytestmark = pytest.mark.django_db
+
+
+def deliver(client, on_commit, *events):
+    with on_commit():
+        for name, obj in events:
+            assert post_event(client, event(name, obj)).status_code == 200
+
+
+def test_a_won_chargeback_holds_payouts_books_the_money_and_resumes(stripe_api, client, on_commit):
+    staff = StaffFactory()
+    assignment = fund_through_stripe(stripe_api, milestones=(20000, 30000))
+    funding = Funding.objects.get(assignment=assignment)
+    first, second = assignment.milestones.order_by("position")
+    with on_commit():
+        services.payout_create(milestone=approve(first))
+
+    dispute = stripe_api.open_dispute(funding.charge_id)
+    deliver(
+        client,
+        on_commit,
+        ("charge.dispute.created", dispute),
+        ("charge.dispute.funds_withdrawn", dispute),
+    )
+    chargeback = Chargeback.objects.get()
+    assert (chargeback.status, chargeback.amount) == (Chargeback.Status.OPEN, 55000)
+    assert chargeback.evidence_due_by is not None and chargeback.funding_id == funding.pk
+    books = balances(assignment)
+    assert (books["chargebacks"], books["dispute_fees"]) == (55000, 1500)
+    assert books["platform_losses"] == -56500
+    assert_ledger_clean()
+
+    # The next approval's payout waits, and says why.
+    with on_commit():
+        services.payout_create(milestone=approve(second))
+        services.payments_sweep()
+    waiting = Payout.objects.get(milestone=second)
+    assert waiting.status == Payout.Status.PENDING and waiting.transfer_id is None
+    assert "dispute" in waiting.hold_reason
+    assert len(stripe_api.state.transfers) == 1
+
+    assert Notification.objects.filter(kind="payments.chargeback").count() == 1
+    issue = ReconciliationIssue.objects.get(kind="chargeback")
+    assert dispute["id"] in issue.description and "Evidence is due by" in issue.description
+    client.force_login(staff)
+    page = client.get(reverse("payments:staff_money")).content.decode()
+    table = page[page.index('id="chargebacks"') :]
+    assert dispute["id"] in table and "needs_response" in table and "<time" in table
+
+    won = stripe_api.close_dispute(dispute["id"], won=True)
+    deliver(
+        client,
+        on_commit,
+        ("charge.dispute.funds_reinstated", won),
+        ("charge.dispute.closed", won),
+        ("charge.dispute.closed", won),  # delivered twice
+    )
+    chargeback.refresh_from_db()
+    assert chargeback.status == Chargeback.Status.WON
+    waiting.refresh_from_db()
+    assert waiting.status == Payout.Status.PAID and waiting.hold_reason == ""
+    books = balances(assignment)
+    assert books["chargebacks"] == books["dispute_fees"] == books["platform_losses"] == 0
+    assert services.ledger_reconcile() == 0
+    assert_ledger_clean()
+
+
+def test_a_lost_chargeback_uses_what_was_held_and_keeps_payouts_held(stripe_api, client, on_commit):
+    assignment = fund_through_stripe(stripe_api, milestones=(20000,))
+    funding = Funding.objects.get(assignment=assignment)
+    dispute = stripe_api.open_dispute(funding.charge_id)
+    deliver(client, on_commit, ("charge.dispute.created", dispute))
+    under_review = stripe_api.update_dispute(dispute["id"], "under_review")
+    deliver(client, on_commit, ("charge.dispute.updated", under_review))
+    assert Chargeback.objects.get().stripe_status == "under_review"
+    lost = stripe_api.close_dispute(dispute["id"], won=False)
+    deliver(client, on_commit, ("charge.dispute.closed", lost))
+
+    chargeback = Chargeback.objects.get()
+    assert chargeback.status == Chargeback.Status.LOST
+    assert (chargeback.held_used, chargeback.fee_used) == (20000, 2000)
+    books = balances(assignment)
+    assert books["held"] == 0 and books["platform_fee"] == 0
+    # The platform's loss is only the dispute fee: nothing had been paid to the student.
+    assert books["platform_losses"] == -1500
+    assert_ledger_clean()
+
+    with on_commit():
+        payout = services.payout_create(milestone=approve(assignment.milestones.get()))
+    # Nothing is held any more for the milestone: no payout is made, staff are told.
+    assert payout is None
+    assert ReconciliationIssue.objects.filter(kind="payout_exceeds_held").exists()
+    assert not stripe_api.state.transfers
+    assert_ledger_clean()
+
+
+def test_an_inquiry_withdraws_nothing_until_it_becomes_a_chargeback(stripe_api, client, on_commit):
+    assignment = fund_through_stripe(stripe_api, milestones=(20000,))
+    funding = Funding.objects.get(assignment=assignment)
+    inquiry = stripe_api.open_dispute(funding.charge_id, inquiry=True)
+    deliver(client, on_commit, ("charge.dispute.created", inquiry))
+    assert "chargebacks" not in balances(assignment)
+    closed = stripe_api.close_dispute(inquiry["id"], won=True)
+    deliver(client, on_commit, ("charge.dispute.closed", closed))
+    chargeback = Chargeback.objects.get()
+    assert (chargeback.status, chargeback.stripe_status) == (
+        Chargeback.Status.WON,
+        "warning_closed",
+    )
+    assert_ledger_clean()
