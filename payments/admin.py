@@ -11,6 +11,7 @@ from marketplace.core.errors import DomainError
 
 from . import services
 from .models import (
+    Chargeback,
     Funding,
     LedgerEntry,
     Payout,
@@ -142,3 +143,21 @@ class ReconciliationIssueAdmin(ReadOnlyAdmin):
 class TestModeObjectAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "created_at")
     list_filter = ("kind",)
+
+
+@admin.register(Chargeback)
+class ChargebackAdmin(ReadOnlyAdmin):
+    """Disputed card payments; answered in the Stripe dashboard, moved only by its events."""
+
+    list_display = (
+        "dispute_id",
+        "funding",
+        "amount",
+        "currency",
+        "reason",
+        "stripe_status",
+        "status",
+        "evidence_due_by",
+    )
+    list_filter = ("status", "stripe_status")
+    search_fields = ("dispute_id",)
