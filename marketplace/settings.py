@@ -524,3 +524,8 @@ CREDENTIALS_PREVIOUS_KEYS = env.str("CREDENTIALS_PREVIOUS_KEYS", default="")
 # 0: credentials of completed work do not expire.
 CREDENTIALS_VALID_DAYS = env.int("CREDENTIALS_VALID_DAYS", default=0)
 SUPERVISOR_LINK_VALID_DAYS = env.int("SUPERVISOR_LINK_VALID_DAYS", default=60)
+
+# --- Sessions ---------------------------------------------------------------------------------
+# Sessions are read from the cache (Redis in production) and written through to the database,
+# so a signed-in request costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -11,12 +11,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
 from marketplace.core.errors import AlreadyExists, NotPermitted
+from marketplace.core.renderers import ORJSONRenderer
 
 from . import rules, selectors, services
 from .cache import cache_anonymous
@@ -32,6 +34,7 @@ from .serializers import (
     ReportSerializer,
     SavedSearchCreateSerializer,
     SavedSearchSerializer,
+    posting_list_rows,
 )
 
 PAGE = inline_serializer(
@@ -97,6 +100,8 @@ class PostingListView(APIView):
     costly_writes = {"post": "postings"}
     filterset_class = PostingFilter
     content_negotiation_class = FilterFormatNegotiation
+    # orjson for the JSON; the rows are plain dicts (``posting_list_rows``).
+    renderer_classes = [ORJSONRenderer, BrowsableAPIRenderer]
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -156,7 +161,7 @@ class PostingListView(APIView):
             {
                 "next": link(page.next_cursor),
                 "previous": link(page.previous_cursor),
-                "results": PostingListSerializer(page.items, many=True).data,
+                "results": posting_list_rows(page.items),
             }
         )
 

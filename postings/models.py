@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from accounts.models import Employer
 
+from .markdown import render_markdown
+
 HOUR = 1
 DAY = 24 * HOUR
 WEEK = 7 * DAY
@@ -126,6 +128,10 @@ class Posting(models.Model):
     title = models.CharField(max_length=120)
     description = models.TextField(max_length=20000, help_text="Markdown.")
     acceptance_criteria = models.TextField(max_length=5000)
+    # The two texts above as sanitised HTML (``postings.markdown``), rendered when the posting is
+    # saved, so that its page, the moderation queue and the API never render Markdown on a read.
+    description_html = models.TextField(blank=True, editable=False)
+    criteria_html = models.TextField(blank=True, editable=False)
     skills = models.ManyToManyField(Skill, blank=True, related_name="postings")
     # The skills' names, comma-separated, kept by the services beside ``skills``: lists and
     # the detail show them without a query per page, and SQLite's search looks in them.
@@ -228,7 +234,18 @@ class Posting(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"duration_hours", "effort_hours"} & set(update_fields):
             kwargs["update_fields"] = set(update_fields) | {"format", "hours_per_week"}
+        if update_fields is None or {"description", "acceptance_criteria"} & set(update_fields):
+            self.render_texts()
+            if update_fields is not None:
+                texts = {"description_html", "criteria_html"}
+                kwargs["update_fields"] = set(kwargs["update_fields"]) | texts
         super().save(*args, **kwargs)
+
+    def render_texts(self) -> None:
+        """Fill ``description_html`` and ``criteria_html`` from the Markdown (``save`` does;
+        code that writes rows without ``save``, like ``bulk_create``, calls it)."""
+        self.description_html = render_markdown(self.description)
+        self.criteria_html = render_markdown(self.acceptance_criteria)
 
     @property
     def ends_at(self):

@@ -4,7 +4,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import rules
-from .markdown import render_markdown
 from .models import Posting, PostingMilestone, ScreeningQuestion
 
 
@@ -57,6 +56,58 @@ class PostingListSerializer(serializers.ModelSerializer):
         return posting.skill_list
 
 
+# The list's rows as ``PostingListSerializer`` writes them, built straight from the model (its
+# fields' own conversions for dates and decimals), without a serializer per row: the API's
+# busiest path. tests/postings/test_api_rows.py holds the two to the same output.
+_datetime = serializers.DateTimeField()
+_rating = EmployerBriefSerializer().fields["rating_average"]
+
+
+def _when(value):
+    return None if value is None else _datetime.to_representation(value)
+
+
+def posting_list_rows(postings) -> list[dict]:
+    rows = []
+    for p in postings:
+        e = p.employer
+        rows.append(
+            {
+                "id": p.pk,
+                "title": p.title,
+                "format": p.format,
+                "category": p.category,
+                "employer": {
+                    "id": e.pk,
+                    "name": e.name,
+                    "verified": e.verified,
+                    "response_rate": e.response_rate,
+                    "rating_average": (
+                        None
+                        if e.rating_average is None
+                        else _rating.to_representation(e.rating_average)
+                    ),
+                    "rating_count": e.rating_count,
+                },
+                "starts_at": _when(p.starts_at),
+                "duration_hours": p.duration_hours,
+                "effort_hours": p.effort_hours,
+                "hours_per_week": float(p.hours_per_week),
+                "work_mode": p.work_mode,
+                "location": p.location,
+                "compensation": p.compensation,
+                "amount": p.amount,
+                "currency": p.currency,
+                "pay_per_hour": p.pay_per_hour,
+                "application_deadline": _when(p.application_deadline),
+                "seats_left": p.seats_left,
+                "skills": p.skill_list,
+                "published_at": _when(p.published_at),
+            }
+        )
+    return rows
+
+
 class MilestoneSerializer(serializers.ModelSerializer):
     due_offset_hours = serializers.IntegerField(min_value=1, max_value=rules.MAX_DURATION_HOURS)
     amount = serializers.IntegerField(min_value=0, max_value=10**12, help_text="Minor units.")
@@ -100,7 +151,7 @@ class PostingDetailSerializer(PostingListSerializer):
 
     @extend_schema_field(serializers.CharField())
     def get_description_html(self, posting) -> str:
-        return render_markdown(posting.description)
+        return posting.description_html  # rendered and sanitised when saved
 
 
 class PostingWriteSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ from marketplace.core.http import safe_next_url
 
 from . import rules, selectors, services
 from .cache import cache_anonymous
+from .cards import posting_cards
 from .filters import PostingFilter, describe_query, filterset_query
 from .forms import (
     FitForm,
@@ -127,6 +128,7 @@ def posting_list(request):
                 ("starts_before", "Starts on or before", "date", ""),
             ],
             "page": page,
+            "cards": posting_cards(page.items) if page else [],
             "errors": errors,
             "next_link": link(page.next_cursor) if page and page.next_cursor else "",
             "previous_link": link(page.previous_cursor) if page and page.previous_cursor else "",
@@ -143,8 +145,8 @@ def posting_detail(request, pk: int):
     is_member = user is not None and selectors.posting_is_member(posting=posting, user=user)
     context = {
         "posting": posting,
-        "description_html": render_markdown(posting.description),
-        "criteria_html": render_markdown(posting.acceptance_criteria),
+        "description_html": posting.description_html,
+        "criteria_html": posting.criteria_html,
         "milestones": list(posting.milestones.all()),
         "questions": list(posting.questions.all()),
         "skills": posting.skill_list,
@@ -472,9 +474,6 @@ MODERATION_ACTIONS = {
 @staff_required
 def moderation_queue(request):
     queue = {name: list(qs[:100]) for name, qs in selectors.moderation_queue().items()}
-    # The description is what a moderator judges: shown in the queue, so one screen decides.
-    for posting in queue["pending"]:
-        posting.description_html = render_markdown(posting.description)
     return render(request, "postings/moderation.html", queue | {"reason_form": ReasonForm()})
 
 

@@ -181,4 +181,5 @@ class Command(BaseCommand):
             published_at=published,
             submitted_at=published,
         )
+        posting.render_texts()  # bulk_create does not call save()
         return posting, chosen

@@ -1,0 +1,97 @@
+"""Rendering less per request changes nothing a visitor sees: the list with cards from the
+cache is the page rendered card by card, and a posting's page shows its Markdown as rendering
+it on the spot would."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.template.loader import render_to_string
+
+from postings import cards
+from postings.markdown import render_markdown
+from postings.models import Posting
+from postings.selectors import postings_listed
+from tests.factories import CreditPostingFactory, PostingFactory, StudentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def without_token(html: bytes) -> bytes:
+    """A signed-in page's forms carry the CSRF token masked anew on every request."""
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
+
+
+class CountingCache:
+    """The real cache, counting the round trips the cards make."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(cache, name)
+
+
+@pytest.fixture
+def postings():
+    return [
+        PostingFactory(title="Survey <analysis> & report", skills=["python", "sql"]),
+        CreditPostingFactory(title="Literature review", work_mode="hybrid", location="Porto"),
+        PostingFactory(title="Landing page copy", duration_hours=24 * 7 * 6),
+    ]
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_the_list_is_the_same_before_and_after_its_cards_are_cached(
+    client, monkeypatch, postings, signed_in
+):
+    if signed_in:
+        client.force_login(StudentFactory())
+    counting = CountingCache()
+    monkeypatch.setattr(cards, "cache", counting)
+
+    cold = client.get("/postings/")
+    assert counting.calls == ["get_many", "set_many"]  # one look-up, one store for the page
+    counting.calls.clear()
+    warm = client.get("/postings/")
+    assert counting.calls == ["get_many"]  # every card from the cache
+    assert cold.status_code == warm.status_code == 200
+    assert without_token(cold.content) == without_token(warm.content)
+
+    # Each card is what the card template renders for that posting.
+    html = cold.content.decode()
+    for posting in postings_listed():
+        card = render_to_string("postings/_card.html", {"posting": posting})
+        assert card in html
+    assert "Survey &lt;analysis&gt; &amp; report" in html
+
+
+def test_a_changed_posting_shows_at_once(client, postings):
+    client.get("/postings/")
+    # Even a change that does not touch updated_at (the key is made of what the card shows).
+    Posting.objects.filter(pk=postings[1].pk).update(title="Systematic literature review")
+    html = client.get("/postings/").content.decode()
+    assert "Systematic literature review" in html
+
+
+def test_a_posting_page_shows_the_markdown_as_rendering_it_now_would(client):
+    posting = PostingFactory(
+        description="## Goal\n\nAnalyse **2,000** answers. <script>alert(1)</script>\n\n- a\n- b",
+        acceptance_criteria="A *short* report, [example](https://example.com).",
+    )
+    stored = Posting.objects.get(pk=posting.pk)
+    assert stored.description_html == render_markdown(stored.description)
+    assert stored.criteria_html == render_markdown(stored.acceptance_criteria)
+    assert "<script>" not in stored.description_html and "<h2>Goal</h2>" in stored.description_html
+
+    page = client.get(f"/postings/{posting.pk}/").content.decode()
+    assert render_markdown(posting.description) in page
+    assert render_markdown(posting.acceptance_criteria) in page
+    api = client.get(f"/api/v1/postings/{posting.pk}/").json()
+    assert api["description_html"] == render_markdown(posting.description)
+
+    # A save that changes the text renders it again, also with update_fields.
+    stored.description = "Now *different*."
+    stored.save(update_fields=["description"])
+    assert Posting.objects.get(pk=posting.pk).description_html == "<p>Now <em>different</em>.</p>"
