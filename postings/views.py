@@ -22,6 +22,7 @@ from marketplace.core.http import safe_next_url
 from . import rules, selectors, services
 from .cache import cache_anonymous
 from .cards import posting_cards
+from .filter_form import options_html
 from .filters import PostingFilter, describe_query, filterset_query
 from .forms import (
     FitForm,
@@ -92,6 +93,7 @@ def posting_list(request):
         return f"?{params.urlencode()}"
 
     fields = filterset.form.fields
+    chosen = request.GET.getlist
     save_query = filterset_query(filterset) if status == 200 else ""
     return render(
         request,
@@ -112,14 +114,22 @@ def posting_list(request):
                 "values": {name: request.GET.get(name, "") for name in request.GET},
             },
             "checkbox_groups": [
-                ("format", "Format", fields["format"].choices),
-                ("work_mode", "Work mode", fields["work_mode"].choices),
+                (name, label, options_html("checkbox", name, fields[name].choices, chosen(name)))
+                for name, label in [("format", "Format"), ("work_mode", "Work mode")]
             ],
             "select_fields": [
-                ("compensation", "Paid or credit", fields["compensation"].choices, False),
-                ("category", "Category", fields["category"].choices, False),
-                ("skill", "Skills", fields["skill"].choices, True),
-                ("sort", "Sort by", fields["sort"].choices, False),
+                (
+                    name,
+                    label,
+                    options_html("option", name, fields[name].choices, chosen(name)),
+                    many,
+                )
+                for name, label, many in [
+                    ("compensation", "Paid or credit", False),
+                    ("category", "Category", False),
+                    ("skill", "Skills", True),
+                    ("sort", "Sort by", False),
+                ]
             ],
             "input_fields": [
                 ("min_pay", "Minimum pay", "number", "0.01"),

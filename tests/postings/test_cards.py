@@ -7,10 +7,11 @@ import re
 import pytest
 from django.core.cache import cache
 from django.template.loader import render_to_string
+from django.test import Client
 
 from postings import cards
 from postings.markdown import render_markdown
-from postings.models import Posting
+from postings.models import Posting, Skill
 from postings.selectors import postings_listed
 from tests.factories import CreditPostingFactory, PostingFactory, StudentFactory
 
@@ -95,3 +96,42 @@ def test_a_posting_page_shows_the_markdown_as_rendering_it_now_would(client):
     stored.description = "Now *different*."
     stored.save(update_fields=["description"])
     assert Posting.objects.get(pk=posting.pk).description_html == "<p>Now <em>different</em>.</p>"
+
+
+# The filter form's loops as the list template had them, the reference for options_html.
+OLD_LOOPS = {
+    "checkbox": '{% for value, text in choices %}<label><input type="checkbox" name="{{ name }}" '
+    'value="{{ value }}"{% if value in chosen %} checked{% endif %}> {{ text }}</label>'
+    "{% endfor %}",
+    "option": '{% for value, text in choices %}<option value="{{ value }}"'
+    "{% if value in chosen %} selected{% endif %}>{{ text }}</option>{% endfor %}",
+}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "format=nano&format=micro&work_mode=onsite", "skill=a-b&sort=pay&compensation=credit"],
+)
+def test_the_filter_options_are_what_the_template_loops_made(rf, query):
+    from django.template import Context, Template
+
+    from postings.filter_form import options_html
+    from postings.filters import PostingFilter
+
+    Skill.objects.create(name="A & <b>", slug="a-b")
+    request = rf.get(f"/postings/?{query}")
+    fields = PostingFilter(request.GET, queryset=Posting.objects.none()).form.fields
+    for kind, names in [("checkbox", ["format", "work_mode"]), ("option", FILTER_SELECTS)]:
+        for name in names:
+            chosen = request.GET.getlist(name)
+            context = {"choices": fields[name].choices, "name": name, "chosen": chosen}
+            before = Template(OLD_LOOPS[kind]).render(Context(context))
+            assert options_html(kind, name, fields[name].choices, chosen) == before
+    page = Client().get(f"/postings/?{query}").content.decode()
+    assert (
+        options_html("option", "skill", fields["skill"].choices, request.GET.getlist("skill"))
+        in page
+    )
+
+
+FILTER_SELECTS = ["compensation", "category", "skill", "sort"]
