@@ -18,13 +18,15 @@ SKILLS = ["python", "sql", "excel", "figma", "seo", "grant writing"]
 # by the row number; one title in 10 has "survey", one in 200 "bookkeeping reconcile".
 INSERT = """
 INSERT INTO postings_posting (
-    employer_id, status, close_reason, title, description, acceptance_criteria, skill_names,
+    employer_id, status, close_reason, title, description, acceptance_criteria, description_html,
+    criteria_html, skill_names,
     category, starts_at, duration_hours, effort_hours, format, hours_per_week, work_mode,
     location, mentoring, openings, seats_filled, application_deadline, allowed_revisions,
     compensation, amount, currency, credit_arrangement, flags, moderation_reason, open_reports,
     created_at, updated_at, submitted_at, published_at, search_vector)
 SELECT %(employer)s, 'published', '',
-    t.title, 'Work on a real problem with our team.', 'Reviewed once.', '',
+    t.title, 'Work on a real problem with our team.', 'Reviewed once.',
+    '<p>Work on a real problem with our team.</p>', '<p>Reviewed once.</p>', '',
     (ARRAY['data','software','design','marketing','research','business','finance','other'])
         [1 + i %% 8],
     now() + (i %% 120) * interval '1 day', d.hours, 20,
