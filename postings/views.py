@@ -65,6 +65,16 @@ def page_size_from(params: QueryDict) -> int:
     return int(raw)
 
 
+# The result count reads at most this many matches: counting every match of a broad filter at
+# 100,000 postings would cost more than the page itself. Beyond it the page says "1,000+".
+COUNT_LIMIT = 1000
+
+
+def _bounded_count(queryset) -> int:
+    """The number of matches, up to ``COUNT_LIMIT`` + 1 (which means "more")."""
+    return queryset.order_by()[: COUNT_LIMIT + 1].count()
+
+
 @cache_anonymous("page")
 def posting_list(request):
     """The public list: filters, search, sort and keyset pages (see ``postings.pagination``);
@@ -102,7 +112,8 @@ def posting_list(request):
             "filter": filterset,
             # Saving "all postings" says nothing: offered once a filter or a search is set.
             "can_save": status == 200 and bool(save_query),
-            "total": filterset.qs.count() if page is not None else None,
+            "total": (total := _bounded_count(filterset.qs) if page is not None else None),
+            "total_label": f"{COUNT_LIMIT:,}+" if total and total > COUNT_LIMIT else total,
             "save_query": save_query,
             "save_name": ", ".join(describe_query(save_query))[:80] or "All postings",
             "login_to_save": reverse("account_login")

@@ -135,3 +135,13 @@ def test_the_filter_options_are_what_the_template_loops_made(rf, query):
 
 
 FILTER_SELECTS = ["compensation", "category", "skill", "sort"]
+
+
+def test_the_result_count_reads_a_bounded_number_of_matches(client, monkeypatch, postings):
+    from postings import views
+
+    monkeypatch.setattr(views, "COUNT_LIMIT", 3)
+    assert "<strong>3</strong> postings" in client.get("/postings/").content.decode()
+    PostingFactory()
+    page = client.get("/postings/").content.decode()
+    assert "<strong>3+</strong> postings" in page, re.findall(r"result-count.{0,80}", page)
