@@ -352,12 +352,69 @@ class Server:
 MODES = {"deployed": {}, "page cache off": {"POSTINGS_PAGE_CACHE_SECONDS": "0"}}
 
 
+# Beyond the first size, the postings grow by copies of the ones seed_bulk made (a shared
+# machine seeds 100,000 through the ORM in most of an hour): each copy gets its own id, title
+# number, publication time, deadline and start, its skills, its milestone and a search vector of
+# its own; the mix of formats, work modes, pay and skills stays that of seed_bulk.
+COPY_COLUMNS = """employer_id, created_by_id, status, close_reason, description,
+    acceptance_criteria, description_html, criteria_html, skill_names, category, duration_hours,
+    effort_hours, format,
+    hours_per_week, work_mode, location, mentoring, openings, seats_filled, allowed_revisions,
+    compensation, amount, currency, credit_arrangement, flags, moderation_reason, open_reports,
+    created_at, updated_at, closed_at"""
+COPY_POSTINGS = f"""
+INSERT INTO postings_posting (id, title, starts_at, application_deadline, published_at,
+    submitted_at, search_vector, {COPY_COLUMNS})
+SELECT p.id + c.k * %(base)s, t.title,
+    p.starts_at + d.days * interval '1 day', p.application_deadline + d.days * interval '1 day',
+    p.published_at - (random() * 60 * 24 * 60) * interval '1 minute', p.submitted_at,
+    setweight(to_tsvector('english', t.title), 'A')
+        || setweight(to_tsvector('english', replace(p.skill_names, ',', ' ')), 'B')
+        || setweight(to_tsvector('english', p.description), 'C'),
+    {COPY_COLUMNS.replace("employer_id", "p.employer_id")}
+FROM postings_posting p, generate_series(1, %(copies)s) AS c(k),
+    LATERAL (SELECT regexp_replace(p.title, '#[0-9]+$', '#' || (p.id + c.k * %(base)s)) AS title,
+             floor(random() * 20)::int AS days) AS t
+    CROSS JOIN LATERAL (SELECT t.days) AS d
+WHERE p.id <= %(base)s AND p.status = 'published'
+ORDER BY c.k, p.id LIMIT %(missing)s
+"""
+COPY_LINKS = [
+    "INSERT INTO postings_posting_skills (posting_id, skill_id) SELECT c.id, s.skill_id "
+    "FROM postings_posting c JOIN postings_posting_skills s ON s.posting_id = "
+    "(c.id - 1) %% %(base)s + 1 WHERE c.id > %(base)s",
+    "INSERT INTO postings_postingmilestone (posting_id, position, title, due_offset_hours, amount)"
+    " SELECT c.id, 0, 'Final delivery', c.duration_hours, c.amount FROM postings_posting c"
+    " WHERE c.id > %(base)s",
+    "SELECT setval(pg_get_serial_sequence('postings_posting', 'id'), "
+    "(SELECT max(id) FROM postings_posting))",
+]
+
+
+def grow_by_copies(missing: int) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(DB_URL)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT max(id), count(*) FROM postings_posting")
+        base, have = cur.fetchone()
+        args = {"base": base, "copies": -(-missing // have), "missing": missing}
+        cur.execute("SELECT setseed(0.42)")
+        cur.execute(COPY_POSTINGS, args)
+        for statement in COPY_LINKS:
+            cur.execute(statement, args)
+    conn.close()
+
+
 def measure_size(size: int) -> dict:
     missing = size - count_postings()
     if missing > 0:
         print(f"Seeding {missing:,} postings ...", flush=True)
         t0 = time.monotonic()
-        manage("seed_bulk", "--postings", str(missing), "--batch-size", "10000")
+        if count_postings() == 0:
+            manage("seed_bulk", "--postings", str(missing), "--batch-size", "10000")
+        else:
+            grow_by_copies(missing)
         print(f"  seeded in {time.monotonic() - t0:.0f}s", flush=True)
     _sql(DB_URL, "VACUUM ANALYZE")
     skills = [row[0] for row in _sql(DB_URL, "SELECT slug FROM postings_skill", fetch="all")]
