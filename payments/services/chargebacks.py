@@ -47,9 +47,10 @@ HOLD_REASON = (
 def chargeback_sync(*, dispute_id: str) -> str:
     """A ``charge.dispute.*`` event: re-fetch the dispute and bring our records up to date."""
     dispute = get_provider().dispute_retrieve(dispute_id)
-    funding = Funding.objects.filter(
-        Q(charge_id=dispute.charge_id) | Q(payment_intent_id=dispute.payment_intent_id or None)
-    ).first()
+    match = Q(charge_id=dispute.charge_id)
+    if dispute.payment_intent_id:  # never ``payment_intent_id=None``: that is every unpaid one
+        match |= Q(payment_intent_id=dispute.payment_intent_id)
+    funding = Funding.objects.filter(match).first() if dispute.charge_id else None
     if funding is None:
         issue_raise(
             key=f"dispute:{dispute.id}:unknown",

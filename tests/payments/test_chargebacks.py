@@ -10,6 +10,7 @@ from payments import services
 from payments.models import Chargeback, Funding, Payout, ReconciliationIssue
 from tests.factories import StaffFactory
 
+from .factories import AssignmentFactory, employer_of
 from .helpers import approve, assert_ledger_clean, balances, fund_through_stripe, post_event
 from .stripe_standin import event
 
@@ -123,3 +124,19 @@ def test_an_inquiry_withdraws_nothing_until_it_becomes_a_chargeback(stripe_api, 
         "warning_closed",
     )
     assert_ledger_clean()
+
+
+def test_a_dispute_on_a_charge_that_is_not_ours_is_raised_not_pinned_on_another_funding(
+    stripe_api, client, on_commit
+):
+    assignment = fund_through_stripe(stripe_api, milestones=(20000,))
+    charge_id = Funding.objects.get(assignment=assignment).charge_id
+    other = AssignmentFactory(amount=10000, milestones=[10000])
+    unpaid = services.funding_start(assignment=other, actor=employer_of(other))
+    assert unpaid.payment_intent_id is None
+    dispute = stripe_api.open_dispute(charge_id)
+    stripe_api.state.disputes[dispute["id"]]["payment_intent"] = None  # a charge without one
+    Funding.objects.filter(assignment=assignment).update(charge_id="ch_elsewhere")
+    deliver(client, on_commit, ("charge.dispute.created", dispute))
+    assert not Chargeback.objects.exists()
+    assert dispute["id"] in ReconciliationIssue.objects.get(kind="chargeback").description
