@@ -23,15 +23,6 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!input.value) input.value = csrfToken();
     });
   });
-  const toggle = document.querySelector(".nav-toggle");
-  const links = document.getElementById("nav-links");
-  if (toggle && links) {
-    toggle.addEventListener("click", () => {
-      const open = toggle.getAttribute("aria-expanded") === "true";
-      toggle.setAttribute("aria-expanded", String(!open));
-      links.classList.toggle("open", !open);
-    });
-  }
   // Buttons that ask before a destructive action: <button data-confirm="Really?">
   document.addEventListener("click", (event) => {
     const el = event.target.closest("[data-confirm]");

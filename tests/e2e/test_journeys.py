@@ -269,7 +269,7 @@ def test_staff_see_the_waiting_posting_and_approve_it_in_two_screens(journey):
     )
     staff = StaffFactory(email="mod@market.test")
     j = journey("staff-approves")
-    login(j.page, staff.email, PASSWORD)
+    login(j.page, staff.email, PASSWORD, totp_secret=staff.totp_secret)
     j.page.goto("/dashboard/")
     j.start()
     expect(j.page.get_by_text("1 posting waiting for review")).to_be_visible()
