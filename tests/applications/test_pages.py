@@ -386,3 +386,16 @@ def test_the_milestone_status_asks_again_until_it_is_settled(client):
     assert "hx-get" not in paid and "Paid" in paid
     client.force_login(StudentFactory())
     assert client.get(url).status_code == 404
+
+
+def test_applicant_cards_show_the_cover_note_start_and_no_stray_comma(client):
+    from accounts.models import StudentProfile
+    from tests.applications.factories import ApplicationFactory, employer_of
+
+    application = ApplicationFactory(cover_note="I ran the survey of our rowing club. " * 10)
+    StudentProfile.objects.filter(user=application.student).update(programme="", school="Porto")
+    client.force_login(employer_of(application.posting))
+    html = client.get(reverse("applications:pipeline", args=[application.posting.pk])).content
+    html = html.decode()
+    assert "“I ran the survey of our rowing club. I ran" in html
+    assert '<p class="app-card-line">Porto</p>' in html
