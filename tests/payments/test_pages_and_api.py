@@ -130,8 +130,8 @@ def test_another_employer_can_neither_fund_nor_see_the_payment(client, assignmen
     assert client.post(funding.checkout_url, {"outcome": "pay"}).status_code == 403
     assert client.get(f"/payments/fundings/{funding.pk}/return/").status_code == 404
     response = client.post(f"/api/v1/payments/assignments/{assignment.pk}/funding/", {})
-    assert response.status_code == 403
-    assert response.json()["code"] == "not_permitted"
+    assert response.status_code == 404  # as for a missing assignment: existence does not leak
+    assert response.json()["code"] == "not_found"
     assert money_state() == before
     client.force_login(assignment.student)
     assert client.get(f"/payments/assignments/{assignment.pk}/fund/").status_code == 403
