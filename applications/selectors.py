@@ -14,6 +14,7 @@ from django.db.models import (
     Avg,
     Count,
     Exists,
+    F,
     IntegerField,
     Min,
     OuterRef,
@@ -222,12 +223,21 @@ def student_rating_summary(student: User) -> dict:
 class RecordEntry:
     assignment: Assignment
     rating: Rating | None
+    paid_milestones: int = 0
+    milestones: int = 0
 
 
 def record_entries(*, student: User, include_hidden: bool = False) -> list[RecordEntry]:
-    """Completed work for the verified record, with the employer's published rating."""
+    """Work done, for the verified record: completed assignments with the employer's published
+    rating, then assignments still running whose paid milestones already count as work done."""
+    paid = Count("milestones", filter=Q(milestones__status=Milestone.Status.PAID), distinct=True)
     assignments = (
-        Assignment.objects.filter(student=student, status=Assignment.Status.COMPLETED)
+        Assignment.objects.filter(student=student)
+        .annotate(paid_count=paid, milestone_count=Count("milestones", distinct=True))
+        .filter(
+            Q(status=Assignment.Status.COMPLETED)
+            | Q(status=Assignment.Status.ACTIVE, paid_count__gt=0)
+        )
         .select_related("posting__employer")
         .prefetch_related(
             "posting__skills",
@@ -239,12 +249,17 @@ def record_entries(*, student: User, include_hidden: bool = False) -> list[Recor
                 to_attr="employer_ratings",
             ),
         )
-        .order_by("-completed_at")
+        .order_by(F("completed_at").desc(nulls_last=True), "-pk")
     )
     if not include_hidden:
         assignments = assignments.filter(show_on_record=True)
     return [
-        RecordEntry(assignment=a, rating=a.employer_ratings[0] if a.employer_ratings else None)
+        RecordEntry(
+            assignment=a,
+            rating=a.employer_ratings[0] if a.employer_ratings else None,
+            paid_milestones=a.paid_count,
+            milestones=a.milestone_count,
+        )
         for a in assignments
     ]
 

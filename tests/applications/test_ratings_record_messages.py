@@ -219,3 +219,24 @@ def test_reinvite_only_after_completed_work_once_per_posting():
     )
     with pytest.raises(DomainError):
         services.reinvite_create(source_assignment=assignment, posting=closed, actor=employer)
+
+
+def test_paid_milestones_count_as_work_done_on_the_record(client):
+    from applications.models import Milestone
+    from tests.applications.factories import active_assignment
+
+    running = active_assignment(milestones=[("Data", 24, 20000), ("Report", 48, 30000)])
+    profile = running.student.student_profile
+    profile.record_public = True
+    profile.save()
+    url = reverse("applications:record", args=[profile.public_slug])
+    assert running.posting.title not in client.get(url).content.decode()  # nothing paid yet
+    first = running.milestones.order_by("position").first()
+    Milestone.objects.filter(pk=first.pk).update(status=Milestone.Status.PAID)
+    body = client.get(url).content.decode()
+    assert running.posting.title in body
+    assert "in progress: 1 of 2 milestones approved and paid" in body
+    client.force_login(running.student)
+    own = client.get(url).content.decode()
+    assert 'data-copy="record-link">Copy link</button>' in own
+    assert f'value="http://testserver{url}"' in own
