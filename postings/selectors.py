@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, F, FloatField, Q, QuerySet, Value
+from django.db.models import Count, F, FloatField, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -152,15 +152,40 @@ def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], te
     return postings_search(base.filter(pk__in=newest), text)
 
 
+# The student's recommendations rank at most this many postings that share one of their skills.
+RECOMMEND_CANDIDATES = 500
+
+
 def postings_recommended(*, skills: list[str], hours_per_week: int, limit: int = 5) -> list:
-    """Published postings for a student: most skills in common first, fitting their hours."""
+    """Published postings for a student: most skills in common first, fitting their hours.
+
+    Ranked within a bounded set, so that the dashboard costs the same at any number of
+    postings: the newest ``RECOMMEND_CANDIDATES`` postings sharing a skill (the link table read
+    from the newest posting back), topped up, when they are too few, with fitting postings that
+    close soonest (no skill in common).
+    """
     names = [s.lower() for s in skills]
-    return list(
-        postings_public()
-        .filter(hours_per_week__lte=hours_per_week)
-        .annotate(overlap=Count("skills", filter=Q(skills__name__in=names), distinct=True))
-        .order_by("-overlap", "application_deadline", "pk")[:limit]
-    )
+    fitting = postings_public().filter(hours_per_week__lte=hours_per_week)
+    found: list[Posting] = []
+    if names:
+        through = Posting.skills.through
+        sharing = (
+            through.objects.filter(skill__name__in=names)
+            .order_by("-posting_id")
+            .values("posting_id")[:RECOMMEND_CANDIDATES]
+        )
+        found = list(
+            fitting.filter(pk__in=sharing)
+            .annotate(overlap=Count("skills", filter=Q(skills__name__in=names), distinct=True))
+            .order_by("-overlap", "application_deadline", "pk")[:limit]
+        )
+    if len(found) < limit:
+        found += list(
+            fitting.exclude(pk__in=[p.pk for p in found])
+            .annotate(overlap=Value(0, output_field=IntegerField()))
+            .order_by("application_deadline", "pk")[: limit - len(found)]
+        )
+    return found
 
 
 def postings_of_employer(*, employer) -> QuerySet[Posting]:

@@ -525,3 +525,21 @@ def test_a_decision_on_a_postings_page_leads_to_the_next_waiting(client):
     )
     assert response.redirect_chain[-1][0] == reverse("postings:moderation")
     assert "Nothing else is waiting for review." in response.content.decode()
+
+
+def test_recommendations_rank_a_bounded_set_and_top_up_by_deadline(monkeypatch):
+    """The dashboard's cost does not grow with the postings: only the newest postings sharing a
+    skill are ranked (here one), the rest of the panel is filled by the soonest deadlines."""
+    from postings import selectors
+
+    older_best = PostingFactory(title="Older, both skills", skills=["python", "sql"])
+    newest = PostingFactory(title="Newest, one skill", skills=["sql"])
+    other = PostingFactory(title="No skill in common", skills=["figma"])
+    monkeypatch.setattr(selectors, "RECOMMEND_CANDIDATES", 1)
+    found = selectors.postings_recommended(skills=["Python", "SQL"], hours_per_week=40, limit=3)
+    assert found[0].pk == newest.pk and found[0].overlap == 1
+    assert {p.pk for p in found[1:]} == {older_best.pk, other.pk}
+    assert all(p.overlap == 0 for p in found[1:])
+    monkeypatch.setattr(selectors, "RECOMMEND_CANDIDATES", 500)
+    found = selectors.postings_recommended(skills=["python", "sql"], hours_per_week=40, limit=3)
+    assert [p.pk for p in found[:2]] == [older_best.pk, newest.pk]
