@@ -31,6 +31,7 @@ from .serializers import (
     AssignmentMilestoneSerializer,
     AssignmentSerializer,
     DisputeOpenSerializer,
+    DisputeResolveSerializer,
     RatingCreateSerializer,
     RatingSerializer,
     RevisionRequestSerializer,
@@ -223,6 +224,27 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 milestone=milestone, actor=request.user, feedback=data.validated_data["feedback"]
             )
         )
+
+    @extend_schema(
+        request=DisputeResolveSerializer,
+        responses=AssignmentMilestoneSerializer,
+        description="Staff decide a dispute: release to the student, refund the employer, or "
+        "split (the student's part in minor units); payments then move the money.",
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        milestone = self.get_object()
+        data = DisputeResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        dispute = selectors.dispute_of(milestone=milestone)
+        services.dispute_resolve(
+            dispute=dispute,
+            actor=request.user,
+            resolution=data.validated_data["resolution"],
+            student_amount=data.validated_data.get("student_amount"),
+            note=data.validated_data.get("note", ""),
+        )
+        return self._done(milestone)
 
     @extend_schema(request=DisputeOpenSerializer, responses=AssignmentMilestoneSerializer)
     @action(detail=True, methods=["post"])

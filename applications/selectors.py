@@ -581,3 +581,13 @@ def rating_given(*, assignment: Assignment, role: str) -> Rating | None:
     if direction is None:
         return None
     return assignment.ratings.filter(direction=direction).first()
+
+
+def dispute_of(*, milestone: Milestone) -> Dispute:
+    """The milestone's dispute; a milestone without one cannot be decided (409)."""
+    from marketplace.core.errors import InvalidTransition
+
+    dispute = Dispute.objects.filter(milestone=milestone).first()
+    if dispute is None:
+        raise InvalidTransition("This milestone has no dispute to decide.")
+    return dispute

@@ -201,6 +201,14 @@ class DisputeOpenSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=3000)
 
 
+class DisputeResolveSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=Dispute.Resolution.choices)
+    student_amount = serializers.IntegerField(
+        required=False, min_value=0, help_text="For a split: the student's part (minor units)."
+    )
+    note = serializers.CharField(max_length=3000, required=False, allow_blank=True)
+
+
 class RatingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Rating

@@ -1,9 +1,9 @@
 """Payments API: the same reads as the pages, and starting a funding (returns the checkout URL)."""
 
 from django.shortcuts import get_object_or_404
-from django.urls import path
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, permissions, status
+from django.urls import path, reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -80,6 +80,27 @@ class PayoutAccountView(APIView):
         return Response(PayoutAccountSerializer(account).data)
 
 
+class PayoutOnboardingLink(APIView):
+    """A fresh link to the payment provider's onboarding of the student's payout account (the
+    same as the page's "Set up payouts"); open it in a browser. Links expire: ask again."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={201: inline_serializer("PayoutOnboardingLink", {"url": serializers.URLField()})},
+    )
+    def post(self, request):
+        if not request.user.is_student:
+            raise NotPermitted("Only students have a payout account.")
+        url = services.payout_account_onboarding_url(
+            student=request.user,
+            refresh_url=request.build_absolute_uri(reverse("payments:payout_account_refresh")),
+            return_url=request.build_absolute_uri(reverse("payments:payout_account_return")),
+        )
+        return Response({"url": request.build_absolute_uri(url)}, status=status.HTTP_201_CREATED)
+
+
 class FundingStart(APIView):
     """Start (or resume) paying for an assignment; answers with the checkout URL to open."""
 
@@ -110,6 +131,11 @@ urlpatterns = [
     path("payments/fundings/<int:pk>/", FundingDetail.as_view(), name="api-funding"),
     path("payments/payouts/", PayoutList.as_view(), name="api-payouts"),
     path("payments/payout-account/", PayoutAccountView.as_view(), name="api-payout-account"),
+    path(
+        "payments/payout-account/onboarding-link/",
+        PayoutOnboardingLink.as_view(),
+        name="api-payout-onboarding-link",
+    ),
     path(
         "payments/assignments/<int:assignment_pk>/funding/",
         FundingStart.as_view(),

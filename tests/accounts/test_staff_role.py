@@ -97,3 +97,20 @@ def test_staff_cannot_create_postings_for_an_employer(client, superuser):
 def test_a_staff_student_keeps_their_own_role():
     user = User.objects.create_superuser("teacher@example.com", PASSWORD, role=User.Role.STUDENT)
     assert user.is_staff and user.is_student
+
+
+def test_staff_decide_a_dispute_over_the_api(client, superuser, disputed):
+    assignment, milestone, _submission = disputed
+    url = f"/api/v1/milestones/{milestone.pk}/resolve/"
+    client.force_login(assignment.student)
+    refused = client.post(url, {"resolution": "release"}, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["code"] == "not_permitted"
+    client.force_login(superuser)
+    bad = client.post(url, {"resolution": "everything"}, content_type="application/json")
+    assert bad.status_code == 400 and "resolution" in bad.json()["fields"]
+    done = client.post(
+        url, {"resolution": "refund", "note": "No work."}, content_type="application/json"
+    )
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+    milestone.refresh_from_db()
+    assert milestone.status == "resolved" and milestone.dispute.resolution == "refund"

@@ -106,6 +106,7 @@ MATRIX = {
     "api-milestone-approve": ("milestone", PRIVATE),
     "api-milestone-dispute": ("milestone", PRIVATE),
     "api-milestone-request-revision": ("milestone", PRIVATE),
+    "api-milestone-resolve": ("milestone", PRIVATE),
     "api-milestone-submit": ("milestone", PRIVATE),
     "api-submission-detail": ("submission", PRIVATE),
     "api-submission-file-download": ("file", PRIVATE),

@@ -385,3 +385,16 @@ def test_the_employer_sees_a_payout_waiting_for_the_students_account(
     html = client.get(reverse("applications:assignment", args=[assignment.pk])).content.decode()
     name = assignment.student.display_name
     assert f"Payout waiting for {name}’s payout account" in html
+
+
+def test_a_student_gets_a_payout_onboarding_link_over_the_api(client, test_provider):
+    student = StudentFactory()
+    client.force_login(student)
+    response = client.post("/api/v1/payments/payout-account/onboarding-link/")
+    assert response.status_code == 201
+    url = response.json()["url"]
+    assert url.startswith("http://testserver/payments/test-mode/onboarding/")
+    assert client.get(url).status_code == 200  # the student's own link opens
+    client.force_login(EmployerUserFactory())
+    refused = client.post("/api/v1/payments/payout-account/onboarding-link/")
+    assert refused.status_code == 403 and refused.json()["code"] == "not_permitted"
