@@ -16,6 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from marketplace.core import payout_countries
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -109,6 +111,11 @@ class StudentProfile(models.Model):
     public_slug = models.SlugField(max_length=32, unique=True, editable=False)
     record_public = models.BooleanField(
         default=False, help_text="Show my completed work at my public record link."
+    )
+    # Where the student is paid (asked at payout set-up; fixed once the payout account exists):
+    # it decides the payout account's country and the currencies they can be paid in.
+    payout_country = models.CharField(
+        max_length=2, blank=True, choices=payout_countries.COUNTRY_CHOICES
     )
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from marketplace.core import payout_countries
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, NotPermitted
 
@@ -143,6 +144,34 @@ def student_profile_update(*, user: User, actor: User, **fields: Any) -> Student
     profile.save()
     if fields:
         audit(action="student_profile.updated", target=profile, actor=actor, fields=sorted(fields))
+    return profile
+
+
+@transaction.atomic
+def student_payout_country_set(*, user: User, country: str) -> StudentProfile:
+    """The country the student is paid in, given at payout set-up; it cannot change later
+    (the payout account is made in it), so a second, different answer is refused."""
+    if not user.is_student:
+        raise NotPermitted("Only students are paid out.")
+    country = (country or "").upper()
+    if not payout_countries.is_supported(country):
+        raise DomainError(
+            "Payouts are not available in that country.",
+            code="payout_country",
+            fields={"country": ["Choose the country of your bank account from the list."]},
+        )
+    profile, _ = StudentProfile.objects.select_for_update().get_or_create(user=user)
+    if profile.payout_country == country:
+        return profile
+    if profile.payout_country:
+        raise DomainError(
+            "Your payout country is already set and cannot change.",
+            code="payout_country",
+            fields={"country": [f"It is {profile.get_payout_country_display()}."]},
+        )
+    profile.payout_country = country
+    profile.save(update_fields=["payout_country"])
+    audit(action="student_profile.payout_country_set", target=profile, actor=user, country=country)
     return profile
 
 

@@ -484,7 +484,8 @@ STRIPE_WEBHOOK_SECRET = env.list("STRIPE_WEBHOOK_SECRET", default=[])
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 STRIPE_TIMEOUT = env.float("STRIPE_TIMEOUT", default=20.0)
 STRIPE_NETWORK_RETRY_DELAY = env.float("STRIPE_NETWORK_RETRY_DELAY", default=0.5)
-STRIPE_CONNECT_COUNTRY = env.str("STRIPE_CONNECT_COUNTRY", default="")
+# The platform's own country: students elsewhere get Stripe's "recipient" service agreement.
+PAYMENTS_PLATFORM_COUNTRY = env.str("PAYMENTS_PLATFORM_COUNTRY", default="US")
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=10)
 # A payout (or refund) whose provider call failed transiently is retried with exponential
 # backoff from PAYOUT_RETRY_BASE_SECONDS; after PAYOUT_MAX_RETRIES attempts it waits for staff.

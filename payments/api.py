@@ -87,16 +87,22 @@ class PayoutOnboardingLink(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
-        request=None,
+        request=inline_serializer(
+            "PayoutOnboardingRequest",
+            {"country": serializers.CharField(required=False, max_length=2)},
+        ),
         responses={201: inline_serializer("PayoutOnboardingLink", {"url": serializers.URLField()})},
     )
     def post(self, request):
         if not request.user.is_student:
             raise NotPermitted("Only students have a payout account.")
+        # The country of the student's bank account: needed once, when the account is made.
+        country = request.data.get("country", "") if hasattr(request.data, "get") else ""
         url = services.payout_account_onboarding_url(
             student=request.user,
             refresh_url=request.build_absolute_uri(reverse("payments:payout_account_refresh")),
             return_url=request.build_absolute_uri(reverse("payments:payout_account_return")),
+            country=str(country)[:2],
         )
         return Response({"url": request.build_absolute_uri(url)}, status=status.HTTP_201_CREATED)
 

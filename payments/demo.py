@@ -8,6 +8,7 @@ and the payout is released, so billing, receipts and earnings have something to 
 students have no payout account yet, to show that path.
 """
 
+from django.conf import settings
 from django.db import transaction
 
 from applications import services as application_services
@@ -47,7 +48,10 @@ def _ready_account(student) -> None:
     if account and account.is_ready:
         return
     url = services.payout_account_onboarding_url(
-        student=student, refresh_url="/payments/payout-account/", return_url="/"
+        country=settings.PAYMENTS_PLATFORM_COUNTRY,
+        student=student,
+        refresh_url="/payments/payout-account/",
+        return_url="/",
     )
     _url, event = get_provider().onboarding_complete(link_id=url.rstrip("/").split("/")[-1])
     _handle(event)

@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import employer_for_user
+from accounts.selectors import employer_for_user, student_profile_for
 from accounts.views import employer_required, student_required
 from applications.models import Assignment
+from marketplace.core import payout_countries
 from marketplace.core.errors import DomainError
 from marketplace.core.exports import csv_response
 from marketplace.core.money import format_amount
@@ -133,10 +134,17 @@ def payout_account(request):
     waiting = Payout.objects.filter(
         student=request.user, status=Payout.Status.PENDING, waiting_for_account=True
     )
+    profile = student_profile_for(request.user)
     return render(
         request,
         "payments/payout_account.html",
-        {"account": account, "waiting": waiting, "test_mode": is_test_mode()},
+        {
+            "account": account,
+            "waiting": waiting,
+            "test_mode": is_test_mode(),
+            "countries": payout_countries.COUNTRY_CHOICES,
+            "payout_country": profile.payout_country if profile else "",
+        },
     )
 
 
@@ -146,6 +154,7 @@ def _onboarding_redirect(request):
             student=request.user,
             refresh_url=request.build_absolute_uri(reverse("payments:payout_account_refresh")),
             return_url=request.build_absolute_uri(reverse("payments:payout_account_return")),
+            country=str(request.POST.get("country", ""))[:2],
         )
     except DomainError as exc:
         messages.error(request, exc.message)

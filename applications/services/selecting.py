@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import student_profile_for
+from marketplace.core import payout_countries
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, status_move
 from notifications.services import notify, notify_many, reminder_cancel, reminder_schedule
@@ -240,6 +242,24 @@ def applications_expire_offers_due(*, now: datetime | None = None) -> int:
             expired += done
 
 
+def _require_payable(application: Application) -> None:
+    """A paid offer in a currency the student cannot be paid out in (their payout country's
+    currency or the platform's) is refused before the seat is taken."""
+    posting = application.posting
+    profile = student_profile_for(application.student)
+    country = profile.payout_country if profile else ""
+    if not (posting.is_paid and posting.amount > 0 and country):
+        return
+    payable = payout_countries.payout_currencies(country)
+    if posting.currency not in payable:
+        raise DomainError(
+            f"This offer pays in {posting.currency}, and payouts to your bank in "
+            f"{profile.get_payout_country_display()} can only be made in "
+            f"{' or '.join(sorted(payable))}.",
+            code="payout_currency",
+        )
+
+
 @transaction.atomic
 def application_accept(*, application: Application, actor: User) -> Assignment:
     """The student accepts the offer: a seat is taken and the assignment starts.
@@ -252,6 +272,7 @@ def application_accept(*, application: Application, actor: User) -> Assignment:
     _require_student(actor, application.student_id, "accept this offer")
     if application.status == AppStatus.ACCEPTED:
         return application.assignment
+    _require_payable(application)
     status_move(application, AppStatus.ACCEPTED, "application")
     now = _now()
     if application.offer_expires_at and application.offer_expires_at <= now:

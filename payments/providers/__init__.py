@@ -3,11 +3,13 @@
 ``get_provider()`` is Stripe when ``STRIPE_SECRET_KEY`` is set, else the offline test provider.
 """
 
+from typing import Any
+
 from django.conf import settings
 
 from .base import PaymentProvider
 
-_cache: dict[tuple, PaymentProvider] = {}
+_cache: dict[tuple[Any, ...], PaymentProvider] = {}
 
 
 def get_provider() -> PaymentProvider:
@@ -16,7 +18,6 @@ def get_provider() -> PaymentProvider:
         tuple(settings.STRIPE_WEBHOOK_SECRET),
         settings.STRIPE_API_BASE,
         settings.STRIPE_TIMEOUT,
-        settings.STRIPE_CONNECT_COUNTRY,
     )
     provider = _cache.get(key)
     if provider is None:
@@ -28,7 +29,6 @@ def get_provider() -> PaymentProvider:
                 webhook_secrets=list(settings.STRIPE_WEBHOOK_SECRET),
                 api_base=settings.STRIPE_API_BASE,
                 timeout=settings.STRIPE_TIMEOUT,
-                connect_country=settings.STRIPE_CONNECT_COUNTRY,
             )
         else:
             from .test import TestProvider

@@ -41,7 +41,7 @@ class PaymentDeclined(PaymentError):
 class PaymentActionRequired(PaymentError):
     user_message = "The payment needs one more step from you."
 
-    def __init__(self, message: str = "", *, redirect_url: str = "", **kwargs):
+    def __init__(self, message: str = "", *, redirect_url: str = "", **kwargs: str):
         super().__init__(message, **kwargs)
         self.redirect_url = redirect_url
 
@@ -180,8 +180,16 @@ class PaymentProvider(ABC):
     # --- Connected accounts (students) ---------------------------------------------------------
     @abstractmethod
     def account_create(
-        self, *, email: str, student_id: int, idempotency_key: str
-    ) -> ConnectedAccount: ...
+        self,
+        *,
+        email: str,
+        student_id: int,
+        country: str,
+        service_agreement: str,
+        idempotency_key: str,
+    ) -> ConnectedAccount:
+        """An account in the student's ``country``; ``service_agreement`` is ``full`` or
+        ``recipient`` (cross-border: receives transfers only)."""
 
     @abstractmethod
     def account_retrieve(self, account_id: str) -> ConnectedAccount: ...

@@ -10,10 +10,19 @@ and whatever still fails is translated into one of the errors in ``base``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import stripe
 from django.conf import settings
+from stripe.params import (
+    AccountCreateParams,
+    AccountLinkCreateParams,
+    RefundCreateParams,
+    TransferCreateParams,
+    TransferListParams,
+)
+from stripe.params.checkout import SessionCreateParams, SessionRetrieveParams
 
 from .base import (
     AccountNotReady,
@@ -29,6 +38,7 @@ from .base import (
     PaymentDeclined,
     PaymentProvider,
     ProviderError,
+    ProviderEvent,
     ProviderUnavailable,
     RefundResult,
     Transfer,
@@ -36,6 +46,8 @@ from .base import (
 )
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Where Stripe's smallest unit is not ISO's minor unit: ISK and UGX are zero-decimal in ISO 4217
 # but Stripe takes them as two-decimal amounts (a multiple of 100).
@@ -73,8 +85,8 @@ class _RequestsClient(stripe.RequestsClient):
     """The library's client with a configurable retry delay (tests make it short)."""
 
     def _sleep_time_seconds(self, num_retries: int) -> float:
-        base = float(getattr(settings, "STRIPE_NETWORK_RETRY_DELAY", 0.5))
-        return min(base * (2 ** max(num_retries - 1, 0)), 5.0)
+        base = float(settings.STRIPE_NETWORK_RETRY_DELAY)
+        return min(base * 2.0 ** max(num_retries - 1, 0), 5.0)
 
 
 # Stripe's codes for a destination that cannot take a transfer now (the student can fix it).
@@ -124,7 +136,6 @@ class StripeProvider(PaymentProvider):
         webhook_secrets: list[str],
         api_base: str = "",
         timeout: float = 20.0,
-        connect_country: str = "",
     ):
         base_addresses = {}
         if api_base:
@@ -137,10 +148,14 @@ class StripeProvider(PaymentProvider):
             http_client=_RequestsClient(timeout=timeout),
         )
         self.webhook_secrets = [s for s in webhook_secrets if s]
-        self.connect_country = connect_country
         self.test_mode = api_key.startswith("sk_test_") or api_key.startswith("rk_test_")
 
-    def _call(self, action: str, function, *args, **kwargs):
+    def _call(
+        self, action: str, function: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Call the library, with its errors translated. Typed through ``ParamSpec``: mypy checks
+        the arguments against the library's signature, so each parameter dictionary is checked
+        against the library's own ``TypedDict`` (a misspelt or mistyped parameter fails lint)."""
         try:
             return function(*args, **kwargs)
         except stripe.StripeError as exc:
@@ -158,16 +173,22 @@ class StripeProvider(PaymentProvider):
         )
 
     def account_create(
-        self, *, email: str, student_id: int, idempotency_key: str
+        self,
+        *,
+        email: str,
+        student_id: int,
+        country: str,
+        service_agreement: str,
+        idempotency_key: str,
     ) -> ConnectedAccount:
-        params: dict[str, Any] = {
+        params: AccountCreateParams = {
             "type": "express",
+            "country": country,
             "email": email,
             "capabilities": {"transfers": {"requested": True}},
+            "tos_acceptance": {"service_agreement": service_agreement},
             "metadata": {"student_id": str(student_id)},
         }
-        if self.connect_country:
-            params["country"] = self.connect_country
         account = self._call(
             "account create",
             self.client.v1.accounts.create,
@@ -184,14 +205,14 @@ class StripeProvider(PaymentProvider):
         link = self._call(
             "account link create",
             self.client.v1.account_links.create,
-            {
-                "account": account_id,
-                "refresh_url": refresh_url,
-                "return_url": return_url,
-                "type": "account_onboarding",
-            },
+            AccountLinkCreateParams(
+                account=account_id,
+                refresh_url=refresh_url,
+                return_url=return_url,
+                type="account_onboarding",
+            ),
         )
-        return _dict(link)["url"]
+        return str(_dict(link)["url"])
 
     # --- Checkout ------------------------------------------------------------------------------
     @staticmethod
@@ -228,7 +249,7 @@ class StripeProvider(PaymentProvider):
         cancel_url: str,
         idempotency_key: str,
     ) -> CheckoutSession:
-        params = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "line_items": [
                 {
@@ -261,7 +282,7 @@ class StripeProvider(PaymentProvider):
             "checkout retrieve",
             self.client.v1.checkout.sessions.retrieve,
             session_id,
-            {"expand": ["payment_intent"]},
+            SessionRetrieveParams(expand=["payment_intent"]),
         )
         return self._session(_dict(session))
 
@@ -312,7 +333,7 @@ class StripeProvider(PaymentProvider):
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> Transfer:
-        params = {
+        params: TransferCreateParams = {
             "amount": to_stripe_amount(amount, currency),
             "currency": currency.lower(),
             "destination": destination,
@@ -338,7 +359,7 @@ class StripeProvider(PaymentProvider):
         page = self._call(
             "transfer list",
             self.client.v1.transfers.list,
-            {"transfer_group": transfer_group, "limit": 100},
+            TransferListParams(transfer_group=transfer_group, limit=100),
         )
         try:
             return [self._transfer(_dict(item)) for item in page.auto_paging_iter()]
@@ -371,11 +392,11 @@ class StripeProvider(PaymentProvider):
         refund = self._call(
             "refund create",
             self.client.v1.refunds.create,
-            {
-                "payment_intent": payment_intent_id,
-                "amount": to_stripe_amount(amount, currency),
-                "metadata": metadata,
-            },
+            RefundCreateParams(
+                payment_intent=payment_intent_id,
+                amount=to_stripe_amount(amount, currency),
+                metadata=metadata,
+            ),
             {"idempotency_key": idempotency_key},
         )
         return self._refund(_dict(refund))
@@ -430,7 +451,7 @@ class StripeProvider(PaymentProvider):
         return self._refund(_dict(refund))
 
     # --- Events --------------------------------------------------------------------------------
-    def event_parse(self, *, payload: bytes, signature: str):
+    def event_parse(self, *, payload: bytes, signature: str) -> ProviderEvent:
         """Check the ``Stripe-Signature`` header over the raw body against each configured secret
         (the platform endpoint and the Connect endpoint each have one)."""
         if not signature or not self.webhook_secrets:

@@ -18,10 +18,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.urls import reverse
+
+if TYPE_CHECKING:
+    from payments.models import TestModeObject
 
 from .base import (
     AccountNotReady,
@@ -36,6 +40,7 @@ from .base import (
     PaymentError,
     PaymentProvider,
     ProviderError,
+    ProviderEvent,
     ProviderUnavailable,
     RefundResult,
     Transfer,
@@ -55,7 +60,7 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_test_{secrets.token_hex(12)}"
 
 
-def _model():
+def _model() -> type[TestModeObject]:
     from payments.models import TestModeObject
 
     return TestModeObject
@@ -66,7 +71,7 @@ def _get(kind: str, object_id: str) -> dict[str, Any]:
     obj = None if "\x00" in object_id else _model().objects.filter(pk=object_id, kind=kind).first()
     if obj is None:
         raise ProviderError(f"No such {kind}: {object_id}", code="resource_missing")
-    return obj.data
+    return cast(dict[str, Any], obj.data)
 
 
 def _save(kind: str, object_id: str, data: dict[str, Any]) -> None:
@@ -78,7 +83,7 @@ def _key_id(key: str) -> str:
     return key_id if len(key_id) <= 64 else f"idem_{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-def _idempotent(key: str, kind: str, make) -> dict[str, Any]:
+def _idempotent(key: str, kind: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Like the provider: the same idempotency key returns the first result (or error)."""
     Model = _model()
     key_id = _key_id(key)
@@ -152,7 +157,13 @@ class TestProvider(PaymentProvider):
         )
 
     def account_create(
-        self, *, email: str, student_id: int, idempotency_key: str
+        self,
+        *,
+        email: str,
+        student_id: int,
+        country: str,
+        service_agreement: str,
+        idempotency_key: str,
     ) -> ConnectedAccount:
         data = _idempotent(
             idempotency_key,
@@ -161,6 +172,8 @@ class TestProvider(PaymentProvider):
                 "id": _new_id("acct"),
                 "email": email,
                 "student_id": student_id,
+                "country": country,
+                "service_agreement": service_agreement,
                 "transfers": "inactive",
                 "payouts_enabled": False,
                 "details_submitted": False,
@@ -188,11 +201,11 @@ class TestProvider(PaymentProvider):
 
     def onboarding_account(self, link_id: str) -> str:
         """The connected account that the local onboarding page ``link_id`` sets up."""
-        return _get("account_link", link_id)["account"]
+        return str(_get("account_link", link_id)["account"])
 
     def onboarding_complete(
         self, *, link_id: str, fail_transfers: bool = False
-    ) -> tuple[str, dict]:
+    ) -> tuple[str, dict[str, Any]]:
         """The local onboarding page's "finish" button: returns (return_url, event)."""
         link = _get("account_link", link_id)
         account = _get("account", link["account"])
@@ -239,7 +252,7 @@ class TestProvider(PaymentProvider):
         cancel_url: str,
         idempotency_key: str,
     ) -> CheckoutSession:
-        def make():
+        def make() -> dict[str, Any]:
             session_id = _new_id("cs")
             return {
                 "id": session_id,
@@ -266,7 +279,7 @@ class TestProvider(PaymentProvider):
         """Everything the local checkout page shows."""
         return dict(_get("checkout_session", session_id))
 
-    def checkout_pay(self, session_id: str) -> tuple[str, dict]:
+    def checkout_pay(self, session_id: str) -> tuple[str, dict[str, Any]]:
         """The local checkout page's "pay" button: returns (success_url, event)."""
         with transaction.atomic():
             session = _get("checkout_session", session_id)
@@ -415,6 +428,6 @@ class TestProvider(PaymentProvider):
             "data": {"object": obj},
         }
 
-    def event_parse(self, *, payload: bytes, signature: str):
+    def event_parse(self, *, payload: bytes, signature: str) -> ProviderEvent:
         # Test-mode events never come over HTTP: they are produced by the local pages.
         raise InvalidSignature("the test provider takes no webhooks")

@@ -6,8 +6,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import services as accounts_services
+from accounts.selectors import student_profile_for
+from applications.models import Assignment
+from marketplace.core import payout_countries
 from marketplace.core.audit import audit
-from marketplace.core.errors import NotPermitted, status_move
+from marketplace.core.errors import DomainError, NotPermitted, status_move
 from notifications.services import reminder_cancel
 
 from ..models import Payout, PayoutAccount
@@ -20,17 +24,24 @@ from .attempts import (
 )
 
 
-def payout_account_onboarding_url(*, student, refresh_url: str, return_url: str) -> str:
-    """A fresh onboarding link (links are single-use): creates the connected account first."""
+def payout_account_onboarding_url(
+    *, student, refresh_url: str, return_url: str, country: str = ""
+) -> str:
+    """A fresh onboarding link (links are single-use): creates the connected account first,
+    in the student's country (asked here, kept on the profile), with the ``recipient`` service
+    agreement when that is not the platform's country."""
     if not student.is_student:
         raise NotPermitted("Only students have a payout account.")
     provider = get_provider()
     account = PayoutAccount.objects.filter(student=student).first()
     try:
         if account is None:
+            country = _payout_country(student=student, country=country)
             remote = provider.account_create(
                 email=student.email,
                 student_id=student.pk,
+                country=country,
+                service_agreement=payout_countries.service_agreement(country),
                 idempotency_key=(
                     f"{settings.PAYMENTS_IDEMPOTENCY_NAMESPACE}:payout-account:{student.pk}"
                 ),
@@ -47,6 +58,37 @@ def payout_account_onboarding_url(*, student, refresh_url: str, return_url: str)
         )
     except PaymentError as exc:
         raise _refused(exc) from exc
+
+
+def _payout_country(*, student, country: str) -> str:
+    """The student's answer (or the one on their profile), checked against the currencies of
+    the paid work they have: each must be payable in that country."""
+    profile = student_profile_for(student)
+    country = (country or (profile.payout_country if profile else "")).upper()
+    if not country:
+        raise DomainError(
+            "Choose the country of your bank account first.",
+            code="payout_country",
+            fields={"country": ["Choose the country of your bank account."]},
+        )
+    payable = payout_countries.payout_currencies(country)
+    unpayable = sorted(
+        set(
+            Assignment.objects.filter(student=student, amount__gt=0)
+            .exclude(status=Assignment.Status.CANCELLED)
+            .exclude(currency__in=payable)
+            .values_list("currency", flat=True)
+        )
+    )
+    if payable and unpayable:
+        raise DomainError(
+            f"Your work is paid in {', '.join(unpayable)}, which cannot be paid out in that "
+            f"country (only {', '.join(sorted(payable))}).",
+            code="payout_currency",
+            fields={"country": ["Choose the country of a bank account that can be paid."]},
+        )
+    accounts_services.student_payout_country_set(user=student, country=country)
+    return country
 
 
 def payout_account_sync(*, account_id: str) -> PayoutAccount | None:

@@ -27,6 +27,7 @@ def test_fund_deliver_approve_and_get_paid(page, settings):
     # The student sets up a payout account on the (test) provider's onboarding page.
     login(page, student.email, PASSWORD)
     page.goto("/payments/payout-account/")
+    page.get_by_label("Country of your bank account").select_option("US")
     page.get_by_role("button", name="Set up my payout account").click()
     page.wait_for_load_state()
     assert page.get_by_text("Test mode: no real money moves.").is_visible()

@@ -24,7 +24,7 @@ def ready_account(student) -> PayoutAccount:
     """The student finishes the test onboarding (an ``account.updated`` event)."""
     provider = get_provider()
     url = services.payout_account_onboarding_url(
-        student=student, refresh_url="http://x/refresh", return_url="http://x/return"
+        country="US", student=student, refresh_url="http://x/refresh", return_url="http://x/return"
     )
     link_id = url.rstrip("/").split("/")[-1]
     with transaction.atomic():
@@ -64,7 +64,7 @@ def fund_through_stripe(stripe_api, *, milestones=(30000,)):
     stripe_api.complete_checkout(funding.checkout_session_id)
     services.funding_confirm(session_id=funding.checkout_session_id)
     services.payout_account_onboarding_url(
-        student=assignment.student, refresh_url="http://t/r", return_url="http://t/r"
+        country="US", student=assignment.student, refresh_url="http://t/r", return_url="http://t/r"
     )
     account = PayoutAccount.objects.get(student=assignment.student)
     stripe_api.set_account(account.account_id, ready=True)

@@ -144,8 +144,9 @@ ERRORS = {
 
 
 class StripeStandIn:
-    def __init__(self, secret_key: str = "sk_test_standin"):
+    def __init__(self, secret_key: str = "sk_test_standin", platform_country: str = "US"):
         self.secret_key = secret_key
+        self.platform_country = platform_country
         self.state = State()
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
@@ -605,6 +606,20 @@ class StripeStandIn:
         return 200, dict(table[object_id])
 
     def _account_create(self, params: dict) -> tuple[int, dict]:
+        country = params.get("country", self.platform_country)
+        agreement = (params.get("tos_acceptance") or {}).get("service_agreement", "full")
+        if country != self.platform_country and agreement != "recipient":
+            # Stripe: an account outside the platform's country takes transfers only under the
+            # recipient service agreement.
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "invalid_cross_border_account",
+                    "param": "tos_acceptance[service_agreement]",
+                    "message": f"A {country} account of a {self.platform_country} platform "
+                    "needs the recipient service agreement.",
+                }
+            }
         account_id = _id("acct")
         account = {
             "id": account_id,
@@ -612,6 +627,7 @@ class StripeStandIn:
             "type": params.get("type"),
             "email": params.get("email"),
             "country": params.get("country", "US"),
+            "tos_acceptance": params.get("tos_acceptance", {}),
             "capabilities": {"transfers": "inactive"},
             "payouts_enabled": False,
             "details_submitted": False,

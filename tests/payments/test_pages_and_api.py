@@ -238,7 +238,7 @@ def test_payout_account_onboarding_uses_a_fresh_link_each_time(client, assignmen
     client.force_login(assignment.student)
     page = client.get("/payments/payout-account/")
     assert "Not set up" in page.content.decode()
-    first = client.post("/payments/payout-account/onboard/")
+    first = client.post("/payments/payout-account/onboard/", {"country": "US"})
     refresh = client.get("/payments/payout-account/refresh/")
     assert first.status_code == refresh.status_code == 302
     assert first.url != refresh.url  # a fresh link
@@ -254,10 +254,12 @@ def test_payout_account_onboarding_uses_a_fresh_link_each_time(client, assignmen
 
 def test_another_student_cannot_finish_someones_onboarding_link(client, assignment):
     client.force_login(assignment.student)
-    link = client.post("/payments/payout-account/onboard/").url
+    link = client.post("/payments/payout-account/onboard/", {"country": "US"}).url
     other = StudentFactory()
     client.force_login(other)
-    client.post("/payments/payout-account/onboard/")  # the other student has an account too
+    client.post(
+        "/payments/payout-account/onboard/", {"country": "US"}
+    )  # the other student has an account too
     assert client.get(link).status_code == 403
     assert client.post(link).status_code == 403
     account = PayoutAccount.objects.get(student=assignment.student)
@@ -357,7 +359,7 @@ def test_the_payout_account_page_updates_itself_until_ready(client, assignment, 
     page = reverse("payments:payout_account")
     assert "hx-trigger" not in client.get(page).content.decode()  # nothing started: no polling
     services.payout_account_onboarding_url(
-        student=student, refresh_url="http://t/r", return_url="http://t/r"
+        country="US", student=student, refresh_url="http://t/r", return_url="http://t/r"
     )
     html = client.get(page).content.decode()
     assert f'hx-get="{page}" hx-trigger="every 3s" hx-select="#payout-account-status"' in html
@@ -390,7 +392,13 @@ def test_the_employer_sees_a_payout_waiting_for_the_students_account(
 def test_a_student_gets_a_payout_onboarding_link_over_the_api(client, test_provider):
     student = StudentFactory()
     client.force_login(student)
-    response = client.post("/api/v1/payments/payout-account/onboarding-link/")
+    missing = client.post("/api/v1/payments/payout-account/onboarding-link/")
+    assert missing.status_code == 400 and missing.json()["code"] == "payout_country"
+    response = client.post(
+        "/api/v1/payments/payout-account/onboarding-link/",
+        {"country": "US"},
+        content_type="application/json",
+    )
     assert response.status_code == 201
     url = response.json()["url"]
     assert url.startswith("http://testserver/payments/test-mode/onboarding/")

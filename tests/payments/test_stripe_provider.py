@@ -49,7 +49,10 @@ def funded(stripe_api, client, on_commit):
     funding.refresh_from_db()
     assert funding.status == Funding.Status.PAID
     url = services.payout_account_onboarding_url(
-        student=assignment.student, refresh_url="http://t/refresh", return_url="http://t/return"
+        country="US",
+        student=assignment.student,
+        refresh_url="http://t/refresh",
+        return_url="http://t/return",
     )
     assert url.startswith("https://connect.stripe.test/setup/")
     account = PayoutAccount.objects.get(student=assignment.student)
@@ -231,7 +234,10 @@ def test_provider_errors_when_starting_a_funding_are_clear_and_change_nothing(st
     settings.STRIPE_SECRET_KEY = "sk_test_wrong"
     with pytest.raises(PaymentRefused) as error:
         services.payout_account_onboarding_url(
-            student=assignment.student, refresh_url="http://t/r", return_url="http://t/r"
+            country="US",
+            student=assignment.student,
+            refresh_url="http://t/r",
+            return_url="http://t/r",
         )
     assert error.value.code == "provider_error"
 

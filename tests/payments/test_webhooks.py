@@ -168,7 +168,7 @@ def test_a_transfer_event_records_a_payout_whose_worker_died(
 def test_account_updated_is_re_fetched_not_trusted(client, stripe_api, on_commit):
     assignment = AssignmentFactory()
     services.payout_account_onboarding_url(
-        student=assignment.student, refresh_url="http://t/r", return_url="http://t/r"
+        country="US", student=assignment.student, refresh_url="http://t/r", return_url="http://t/r"
     )
     account = PayoutAccount.objects.get(student=assignment.student)
     # The payload claims the account is ready; the provider says it is not (an old event).
