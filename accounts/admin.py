@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.db import models
-from rest_framework.authtoken.admin import TokenProxy
+from rest_framework.authtoken.models import TokenProxy
 
 from marketplace.core.admin import ReadOnlyAdmin
 
@@ -17,14 +17,14 @@ class UserCreationForm(AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("email", "role")
-        field_classes: dict = {}
+        field_classes = {}
 
 
 class UserChangeForm(BaseUserChangeForm):
     class Meta(BaseUserChangeForm.Meta):
         model = User
         fields = "__all__"
-        field_classes: dict = {}
+        field_classes = {}
 
 
 @admin.register(User)

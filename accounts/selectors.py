@@ -5,17 +5,20 @@ from django.http import Http404
 
 from .models import ApiToken, Employer, Invitation, Membership, StudentProfile, User
 
+_CACHE = "_employer_cache"
+
 
 def employer_for_user(user: User) -> Employer | None:
     """The organisation a user acts for, or None (students, staff without one)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    cached = getattr(user, "_employer_cache", False)
+    cached: Employer | None | bool = getattr(user, _CACHE, False)
     if cached is not False:
-        return cached
+        return cached  # type: ignore[return-value]  # an Employer or None once cached
     membership = Membership.objects.select_related("employer").filter(user=user).first()
-    user._employer_cache = membership.employer if membership else None
-    return user._employer_cache
+    employer = membership.employer if membership else None
+    setattr(user, _CACHE, employer)  # once per request object: views ask several times
+    return employer
 
 
 def is_owner(*, user: User, employer: Employer) -> bool:

@@ -142,13 +142,14 @@ def employer_logo(request, pk: int):
     """The organisation's logo, served by the application so that it works without a media
     server; the upload was checked to be a real image of an allowed type."""
     employer = get_object_or_404(Employer, pk=pk)
-    if not employer.logo:
+    name = employer.logo.name
+    if not name:
         raise Http404("No logo.")
     try:
-        handle = employer.logo.storage.open(employer.logo.name, "rb")
+        handle = employer.logo.storage.open(name, "rb")
     except FileNotFoundError as exc:
         raise Http404("No logo.") from exc
-    content_type = mimetypes.guess_type(employer.logo.name)[0] or "application/octet-stream"
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if not content_type.startswith("image/") or content_type == "image/svg+xml":
         content_type = "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)

@@ -44,11 +44,11 @@ from .views import _attachment
 
 
 class NewestFirst(CursorPagination):
-    ordering = ("-created_at", "-id")
+    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # a sequence is allowed
 
 
 class ByPosition(CursorPagination):
-    ordering = ("assignment_id", "position", "id")
+    ordering = ("assignment_id", "position", "id")  # type: ignore[assignment]  # a sequence is allowed
 
 
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]

@@ -48,7 +48,7 @@ REPORT = (
 
 
 def _owner(posting: Posting) -> User:
-    return User.objects.filter(memberships__employer=posting.employer).order_by("pk").first()
+    return User.objects.filter(memberships__employer=posting.employer).order_by("pk")[0]
 
 
 def _apply(student: User, posting: Posting) -> Application:
@@ -174,7 +174,7 @@ def seed_demo(*, stdout) -> None:
         if ana and cleanup
         else None
     )
-    if done and not Application.objects.filter(student=ana, posting=cleanup).exists():
+    if done and cleanup and not Application.objects.filter(student=ana, posting=cleanup).exists():
         services.reinvite_create(
             source_assignment=done,
             posting=cleanup,

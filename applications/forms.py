@@ -132,7 +132,8 @@ class SubmissionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Links to the work (a repository, a shared document), one per line.",
     )
-    files = MultipleFileField(required=False)
+    # A declared field, taken off the class by Django (the form's ``files`` stays the uploads).
+    files = MultipleFileField(required=False)  # type: ignore[assignment]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     Avg,
@@ -31,6 +32,9 @@ from django.utils import timezone
 from accounts.models import Employer, StudentProfile, User
 from accounts.selectors import employer_for_user
 from postings.models import Posting
+
+if TYPE_CHECKING:
+    from notifications.calendar import CalendarEvent
 
 from .models import (
     Application,
@@ -91,7 +95,7 @@ def application_get_for_user(*, pk: int, user) -> tuple[Application, str]:
         .first()
     )
     role = application_role(application=application, user=user) if application else None
-    if role is None:
+    if application is None or role is None:
         raise Http404("No such application.")
     return application, role
 
@@ -120,7 +124,7 @@ def assignment_get_for_user(*, pk: int, user) -> tuple[Assignment, str]:
         .first()
     )
     role = assignment_role(assignment=assignment, user=user) if assignment else None
-    if role is None:
+    if assignment is None or role is None:
         raise Http404("No such assignment.")
     return assignment, role
 
@@ -132,7 +136,7 @@ def milestone_get_for_user(*, pk: int, user) -> tuple[Milestone, str]:
         .first()
     )
     role = assignment_role(assignment=milestone.assignment, user=user) if milestone else None
-    if role is None:
+    if milestone is None or role is None:
         raise Http404("No such milestone.")
     return milestone, role
 
@@ -507,11 +511,11 @@ def offer_deadline_passed(application: Application, now: datetime | None = None)
     return bool(application.offer_expires_at and application.offer_expires_at <= now)
 
 
-def calendar_events_for(user) -> list:
+def calendar_events_for(user) -> list[CalendarEvent]:
     """This user's deadlines for the calendar feed (at most two queries)."""
     from notifications.calendar import CalendarEvent
 
-    events = []
+    events: list[CalendarEvent] = []
     if not _authenticated(user):
         return events
     if user.is_student:
@@ -535,7 +539,7 @@ def calendar_events_for(user) -> list:
                 CalendarEvent(
                     uid=f"application-{a.pk}-offer",
                     title=f"Answer the offer: {a.posting.title}",
-                    starts_at=a.offer_expires_at,
+                    starts_at=a.offer_expires_at,  # type: ignore[arg-type]  # filtered not null
                     link=f"/applications/{a.pk}/",
                 )
             )
@@ -552,21 +556,21 @@ def calendar_events_for(user) -> list:
             CalendarEvent(
                 uid=f"milestone-{m.pk}-review-{m.submitted_at:%Y%m%d%H%M%S}",
                 title=f"Review (or it is approved automatically): {m.title}",
-                starts_at=m.review_due_at,
+                starts_at=m.review_due_at,  # type: ignore[arg-type]  # filtered not null
                 link=f"/assignments/{m.assignment_id}/",
                 description=f"{m.assignment.posting.title} · {m.assignment.student.display_name}",
             )
         )
-    for a in Assignment.objects.filter(
+    for asg in Assignment.objects.filter(
         posting__employer=employer, status=Assignment.Status.AWAITING_FUNDING
     ).select_related("posting", "student"):
         events.append(
             CalendarEvent(
-                uid=f"assignment-{a.pk}-funding",
-                title=f"Fund the assignment: {a.posting.title}",
-                starts_at=a.funding_due_at,
-                link=f"/assignments/{a.pk}/",
-                description=a.student.display_name,
+                uid=f"assignment-{asg.pk}-funding",
+                title=f"Fund the assignment: {asg.posting.title}",
+                starts_at=asg.funding_due_at,  # type: ignore[arg-type]  # set while awaiting funding
+                link=f"/assignments/{asg.pk}/",
+                description=asg.student.display_name,
             )
         )
     return events

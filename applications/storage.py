@@ -20,14 +20,14 @@ class PrivateFileSystemStorage(FileSystemStorage):
     """
 
     @property
-    def base_location(self):  # type: ignore[override]
+    def base_location(self):
         configured = getattr(settings, "PRIVATE_MEDIA_ROOT", "")
         if configured:
             return str(configured)
         return str(Path(settings.MEDIA_ROOT).parent / "private-media")
 
     @property
-    def location(self):  # type: ignore[override]
+    def location(self):
         return str(Path(self.base_location).resolve())
 
     def url(self, name):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zipfile
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
@@ -117,7 +118,7 @@ def check_file(
     """The checked file, or a ``DomainError`` naming the file and what is wrong with it."""
     shown = upload.name or "The file"
 
-    def refuse(message: str, code: str):
+    def refuse(message: str, code: str) -> NoReturn:
         raise DomainError(message, code=code, fields={field: [message]})
 
     try:

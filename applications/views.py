@@ -203,13 +203,13 @@ def application_move(request, pk: int, move: str):
             )
             messages.success(request, "The application was closed and the student told.")
         elif move == "offer":
-            form = OfferForm(request.POST)
-            if not form.is_valid():
+            offer_form = OfferForm(request.POST)
+            if not offer_form.is_valid():
                 raise DomainError("Enter a valid date and time for the answer deadline.")
             services.application_offer(
                 application=application,
                 actor=actor,
-                expires_at=form.cleaned_data.get("expires_at"),
+                expires_at=offer_form.cleaned_data.get("expires_at"),
             )
             messages.success(request, "The offer was sent.")
         elif move == "accept":
@@ -405,11 +405,11 @@ def milestone_move(request, pk: int, move: str):
             )
             messages.success(request, "The revision was requested.")
         elif move == "dispute":
-            form = DisputeForm(request.POST)
-            if not form.is_valid():
+            dispute_form = DisputeForm(request.POST)
+            if not dispute_form.is_valid():
                 raise DomainError("Give the reason for the dispute (at least 10 characters).")
             services.dispute_open(
-                milestone=milestone, actor=request.user, reason=form.cleaned_data["reason"]
+                milestone=milestone, actor=request.user, reason=dispute_form.cleaned_data["reason"]
             )
             messages.success(request, "The dispute was opened; staff will decide.")
     except DomainError as exc:

@@ -291,7 +291,7 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -----------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # A broker that needs no server: messages are files in var/broker, shared by every process.
     CELERY_BROKER_URL = "filesystem://localhost//"
@@ -377,7 +377,7 @@ if TESTING:
     # Tasks run in-process unless a test starts a real worker (tests/conftest.py).
     CELERY_TASK_ALWAYS_EAGER = True
     MEDIA_ROOT = VAR_DIR / "test-media"
-    LOGGING["root"]["level"] = "WARNING"
+    LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
 
 # --- Notifications and reminders --------------------------------------------------------------
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=200)

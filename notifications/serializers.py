@@ -31,7 +31,7 @@ class UnreadCountSerializer(serializers.Serializer):
 
 class KindPreferenceSerializer(serializers.Serializer):
     kind = serializers.CharField()
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     group = serializers.CharField(read_only=True)
     email = serializers.BooleanField()
 

@@ -233,16 +233,16 @@ def ledger_problems() -> list[str]:
         .filter(currencies__gt=1)
         .order_by("transaction_id")
     )
-    for row in mixed:
-        problems.append(f"transaction {row['transaction_id']} mixes currencies")
+    for mixed_row in mixed:
+        problems.append(f"transaction {mixed_row['transaction_id']} mixes currencies")
 
     balances: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in (
+    for balance in (
         LedgerEntry.objects.exclude(assignment=None)
         .values("assignment_id", "account")
         .annotate(total=Sum("amount"))
     ):
-        balances[row["assignment_id"]][row["account"]] = row["total"]
+        balances[balance["assignment_id"]][balance["account"]] = balance["total"]
     # What students keep: paid payouts less what transfer reversals took back.
     paid_payouts = {
         row["assignment_id"]: row["total"] - row["reversed"]

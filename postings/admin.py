@@ -154,7 +154,7 @@ for _action, _label in [
 ]:
     for _a in PostingAdmin.actions:
         if getattr(_a, "__name__", "") == _action:
-            _a.short_description = _label
+            _a.short_description = _label  # type: ignore[union-attr]
 
 
 @admin.register(Skill)
@@ -192,7 +192,7 @@ class SavedSearchAdmin(admin.ModelAdmin):
 
     list_display = ["name", "user", "query", "created_at", "last_digest_at", "next_digest_at"]
     search_fields = ["user__email", "name"]
-    readonly_fields = list_display
+    readonly_fields = list_display  # type: ignore[assignment]  # callables are allowed
 
     def has_add_permission(self, request):
         return False

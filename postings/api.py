@@ -5,6 +5,8 @@ of the owning employer: create, update, submit, withdraw, duplicate, their own l
 moderation actions. Signed-in users: reports. Students: their saved searches.
 """
 
+from collections.abc import Callable
+
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -64,7 +66,7 @@ class FilterFormatNegotiation(DefaultContentNegotiation):
     """Here ``?format=`` filters by posting format (nano, micro, ...); it is not DRF's
     renderer override, so the renderer is chosen by the Accept header alone."""
 
-    settings = _NoFormatOverride()
+    settings = _NoFormatOverride()  # type: ignore[assignment]
 
 
 def _page_size(request) -> int:
@@ -426,7 +428,7 @@ urlpatterns = [
     ),
     path("postings/<int:pk>/reports/", PostingReportView.as_view(), name="api-posting-report"),
 ]
-for _name, _service, _reason, _text in [
+_MODERATION: list[tuple[str, Callable[..., Posting], bool, str]] = [
     ("approve", S.posting_approve, True, "Publish a posting waiting for review."),
     ("request_changes", S.posting_request_changes, True, "Send back with a reason."),
     ("reject", S.posting_reject, True, "Reject with a reason."),
@@ -434,7 +436,8 @@ for _name, _service, _reason, _text in [
     ("reinstate", S.posting_reinstate, True, "Publish a suspended posting again."),
     ("remove", S.posting_remove, True, "Take a posting down for good."),
     ("dismiss_reports", S.posting_reports_dismiss, False, "Resolve open reports."),
-]:
+]
+for _name, _service, _reason, _text in _MODERATION:
     urlpatterns.append(
         path(
             f"postings/<int:pk>/{_name.replace('_', '-')}/",

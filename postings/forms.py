@@ -2,6 +2,7 @@
 message about the content) live in ``postings.rules`` and are applied by the services."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -117,13 +118,12 @@ class PostingForm(forms.Form):
 
     def to_values(self, *, milestones=None, questions=None) -> rules.Values:
         data = self.cleaned_data
-        values = rules.Values(
-            **{
-                name: data.get(name)
-                for name in rules.POSTING_FIELDS
-                if name not in {"duration_hours", "amount"}
-            }
-        )
+        fields: dict[str, Any] = {
+            name: data.get(name)
+            for name in rules.POSTING_FIELDS
+            if name not in {"duration_hours", "amount"}
+        }
+        values = rules.Values(**fields)
         values.duration_hours = data["duration_value"] * UNIT_HOURS[data["duration_unit"]]
         values.amount = to_minor(data.get("amount"))
         values.skills = [s for s in (data.get("skills") or "").split(",") if s.strip()]

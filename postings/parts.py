@@ -11,10 +11,11 @@ when it has nothing to show for this visitor.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest
 
-PartFunction = Callable[[HttpRequest, object], tuple[str, dict] | None]
+PartFunction = Callable[[HttpRequest, Any], tuple[str, dict] | None]
 _parts: dict[str, tuple[int, PartFunction]] = {}
 
 

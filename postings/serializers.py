@@ -189,8 +189,9 @@ class PostingWriteSerializer(serializers.Serializer):
     credit_arrangement = serializers.CharField(
         max_length=rules.MAX_CREDIT_ARRANGEMENT, required=False, allow_blank=True, default=""
     )
-    milestones = MilestoneSerializer(many=True, required=False, max_length=rules.MAX_MILESTONES)
-    questions = QuestionSerializer(many=True, required=False, max_length=rules.MAX_QUESTIONS)
+    # many=True makes a ListSerializer, which takes max_length; the stubs type the child.
+    milestones = MilestoneSerializer(many=True, required=False, max_length=rules.MAX_MILESTONES)  # type: ignore[call-arg]
+    questions = QuestionSerializer(many=True, required=False, max_length=rules.MAX_QUESTIONS)  # type: ignore[call-arg]
 
     def to_values(self, base: rules.Values | None = None) -> rules.Values:
         values = base or rules.Values()

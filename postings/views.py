@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -481,7 +482,7 @@ def posting_report(request, pk: int):
 
 # --- Moderation -------------------------------------------------------------------------------
 
-MODERATION_ACTIONS = {
+MODERATION_ACTIONS: dict[str, tuple[Callable[..., Posting], str]] = {
     "approve": (services.posting_approve, "Approved and published."),
     "request_changes": (services.posting_request_changes, "Changes requested."),
     "reject": (services.posting_reject, "Rejected."),
@@ -566,7 +567,7 @@ def formats_for(*, hours_per_week: int, goal: str) -> list[str]:
     if hours_per_week < 10:
         # Deep experience in few hours: the longest format that fits is micro.
         formats = [f for f in formats if f in (Format.NANO, Format.MICRO)] or [Format.MICRO]
-    return formats
+    return [str(f) for f in formats]
 
 
 def search_link(**params) -> str:

@@ -85,7 +85,8 @@ def assignment_expire_unfunded(
     """A paid assignment not funded by ``funding_due_at`` is cancelled; the seat frees."""
     assignment = _lock_assignment(assignment)
     now = now or _now()
-    if assignment.status != AsgStatus.AWAITING_FUNDING or assignment.funding_due_at > now:
+    due = assignment.funding_due_at
+    if assignment.status != AsgStatus.AWAITING_FUNDING or due is None or due > now:
         return assignment
     _cancel(
         assignment,

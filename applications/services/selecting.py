@@ -190,7 +190,8 @@ def application_decline(*, application: Application, actor: User) -> Application
 
 def _expire_offer(application: Application, now: datetime) -> bool:
     """Expire a locked, offered application whose deadline has passed."""
-    if application.status != AppStatus.OFFERED or application.offer_expires_at > now:
+    expires_at = application.offer_expires_at
+    if application.status != AppStatus.OFFERED or expires_at is None or expires_at > now:
         return False
     status_move(application, AppStatus.EXPIRED, "application")
     application.closed_at = now
@@ -247,9 +248,9 @@ def _require_payable(application: Application) -> None:
     currency or the platform's) is refused before the seat is taken."""
     posting = application.posting
     profile = student_profile_for(application.student)
-    country = profile.payout_country if profile else ""
-    if not (posting.is_paid and posting.amount > 0 and country):
+    if profile is None or not (posting.is_paid and posting.amount > 0 and profile.payout_country):
         return
+    country = profile.payout_country
     payable = payout_countries.payout_currencies(country)
     if posting.currency not in payable:
         raise DomainError(

@@ -57,7 +57,7 @@ def issue_resolve(*, issue: ReconciliationIssue, actor) -> ReconciliationIssue:
 
 
 # Which of Stripe's refund statuses agree with ours (a submitted refund may still be pending).
-AGREEING = {
+AGREEING: dict[str, tuple[str, ...]] = {
     Refund.Status.SUBMITTED: ("pending", "requires_action"),
     Refund.Status.SUCCEEDED: ("succeeded",),
     Refund.Status.FAILED: ("failed", "canceled"),

@@ -141,10 +141,11 @@ def dispute_settle(*, dispute: Dispute, actor=None) -> tuple[Payout | None, Refu
     if dispute.resolved_at is None or not dispute.resolution:
         raise InvalidTransition("This dispute is not resolved yet.")
     milestone = dispute.milestone
-    student_amount = {
+    fixed: dict[str, int] = {
         Dispute.Resolution.RELEASE: milestone.amount,
         Dispute.Resolution.REFUND: 0,
-    }.get(dispute.resolution, dispute.student_amount)
+    }
+    student_amount = fixed.get(dispute.resolution, dispute.student_amount)
     if student_amount is None or not 0 <= student_amount <= milestone.amount:
         raise DomainError(
             "The student's part must be between 0 and the milestone's amount.",

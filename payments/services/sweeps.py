@@ -118,8 +118,8 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         .select_related("milestone")[:batch]
     )
     for dispute in disputes:
-        payout, refund = dispute_settle(dispute=dispute)
-        if payout or refund:
+        settled_payout, settled_refund = dispute_settle(dispute=dispute)
+        if settled_payout or settled_refund:
             result.disputes_settled += 1
     cancelled = (
         Assignment.objects.filter(

@@ -178,10 +178,11 @@ def posting_duplicate(*, posting: Posting, actor: User) -> Posting:
     source = Posting.objects.get(pk=posting.pk)
     values = Values.of(source)
     now = timezone.now()
-    if values.application_deadline <= now:
-        shift = now + timedelta(days=7) - values.application_deadline
-        values.application_deadline += shift
-        values.starts_at += shift
+    deadline, starts_at = source.application_deadline, source.starts_at
+    if deadline <= now:
+        shift = now + timedelta(days=7) - deadline
+        values.application_deadline = deadline + shift
+        values.starts_at = starts_at + shift
     copy = Posting(employer_id=source.employer_id, created_by=actor, status=Status.DRAFT)
     for name in POSTING_FIELDS:
         setattr(copy, name, getattr(values, name))
