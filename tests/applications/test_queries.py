@@ -5,7 +5,7 @@ import datetime as dt
 import secrets
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -18,7 +18,14 @@ from applications.models import Application, Assignment, Milestone, Rating
 from applications.views import employer_panel, student_panel
 from postings.models import Posting
 from postings.rules import format_money
-from tests.applications.factories import employer_of
+from tests.applications.factories import (
+    ApplicationFactory,
+    accepted_assignment,
+    active_assignment,
+    employer_of,
+    first_milestone,
+    submit,
+)
 from tests.factories import PostingFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -198,9 +205,57 @@ def test_whole_dashboard_does_not_grow_with_data(client):
     assert counts[0] == counts[2] and counts[1] == counts[3], counts
 
 
-def test_sweeps_use_indexed_columns_and_skip_locked():
-    """A smoke check that the sweeps run on an empty and on a busy table."""
-    assert services.applications_expire_offers_due() == 0
-    assert services.milestones_auto_approve_due() == 0
-    assert services.assignments_expire_unfunded_due() == 0
-    assert services.ratings_publish_due() == 0
+def _due_rows() -> None:
+    """One row due for each sweep, beside rows that are not due."""
+    past = timezone.now() - dt.timedelta(minutes=1)
+    offered = ApplicationFactory(status=Application.Status.OFFERED, offer_expires_at=past)
+    ApplicationFactory(
+        status=Application.Status.OFFERED,
+        offer_expires_at=past + dt.timedelta(days=2),
+        posting=offered.posting,
+    )
+    unfunded = accepted_assignment()
+    Assignment.objects.filter(pk=unfunded.pk).update(funding_due_at=past)
+    accepted_assignment()
+    reviewed = active_assignment()
+    submit(first_milestone(reviewed))
+    Milestone.objects.filter(assignment=reviewed).update(review_due_at=past)
+    rated = active_assignment()
+    Assignment.objects.filter(pk=rated.pk).update(
+        status=Assignment.Status.COMPLETED, completed_at=past, rating_due_at=past
+    )
+    Rating.objects.create(
+        assignment=rated,
+        direction=Rating.Direction.BY_STUDENT,
+        rater=rated.student,
+        student=rated.student,
+        employer_id=rated.posting.employer_id,
+        score=4,
+    )
+
+
+SWEEPS = [
+    (services.applications_expire_offers_due, "applications_application"),
+    (services.assignments_expire_unfunded_due, "applications_assignment"),
+    (services.milestones_auto_approve_due, "applications_milestone"),
+    (services.ratings_publish_due, "applications_rating"),
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sweep,table", SWEEPS, ids=[s[0].__name__ for s in SWEEPS])
+def test_sweeps_find_due_rows_through_an_index_and_skip_locked_ones(sweep, table):
+    """With due rows present, each sweep's locking query reads its table through an index
+    (the planner told not to scan whole tables still must: no index fits) and skips locked
+    rows, so its cost follows what is due and a second worker never waits."""
+    _due_rows()
+    with CaptureQueriesContext(connection) as captured:
+        assert sweep() == 1
+    locking = [q["sql"] for q in captured if "SKIP LOCKED" in q["sql"] and table in q["sql"]]
+    assert locking, [q["sql"] for q in captured]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {locking[0]}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Seq Scan on {table}" not in plan, plan
+    assert sweep() == 0

@@ -1,8 +1,12 @@
+import datetime as dt
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from postings import services
+from postings.models import Posting
 from tests.factories import PostingFactory, StaffFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +35,29 @@ def test_anonymous_list_is_cached_until_a_posting_changes(
         services.posting_approve(posting=pending, actor=StaffFactory())
     fresh = client.get(url)
     assert "X-Cache" not in fresh
-    assert b"Newly approved posting" in fresh.content and first.pk
+    assert b"Newly approved posting" in fresh.content
+    assert first.title.encode() in fresh.content
+
+
+@pytest.mark.parametrize("url", ["/postings/?page_size=5", "/api/v1/postings/?page_size=5"])
+def test_a_closing_posting_leaves_the_cached_list_at_once(
+    client, django_capture_on_commit_callbacks, url
+):
+    staying = PostingFactory(title="A posting that stays open")
+    closing = PostingFactory(title="A posting about to close")
+    assert closing.title.encode() in client.get(url).content
+    assert client.get(url)["X-Cache"] == "hit"
+
+    # The sweep closes it at its deadline (the page cache's timeout is a minute away).
+    Posting.objects.filter(pk=closing.pk).update(
+        application_deadline=timezone.now() - dt.timedelta(minutes=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.postings_close_due() == 1
+    fresh = client.get(url)
+    assert "X-Cache" not in fresh
+    assert closing.title.encode() not in fresh.content
+    assert staying.title.encode() in fresh.content
 
 
 def test_signed_in_users_and_errors_are_never_cached(client):
