@@ -40,6 +40,10 @@ class UserManager(BaseUserManager):
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
+    def members_of(self, employer_id: int):
+        """The active users who act for this employer (its team): who is told of its news."""
+        return self.filter(memberships__employer_id=employer_id, is_active=True)
+
     def create_superuser(self, email, password=None, **extra):
         extra["is_staff"] = True
         extra["is_superuser"] = True

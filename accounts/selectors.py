@@ -21,6 +21,14 @@ def employer_for_user(user: User) -> Employer | None:
     return employer
 
 
+def is_member(user, employer_id: int | None) -> bool:
+    """Does ``user`` act for the employer ``employer_id``? The one membership check (pages,
+    API, services): a user acts for one organisation, ``employer_for_user``'s (cached on the
+    user object, so a page that asks several times costs one query)."""
+    employer = employer_for_user(user)
+    return employer is not None and employer.pk == employer_id
+
+
 def is_owner(*, user: User, employer: Employer) -> bool:
     return employer.memberships.filter(user=user, role=Membership.Role.OWNER).exists()
 

@@ -48,7 +48,7 @@ REPORT = (
 
 
 def _owner(posting: Posting) -> User:
-    return User.objects.filter(memberships__employer=posting.employer).order_by("pk")[0]
+    return User.objects.members_of(posting.employer_id).order_by("pk")[0]
 
 
 def _apply(student: User, posting: Posting) -> Application:

@@ -4,7 +4,6 @@ back on the form beside the field it names (``add_domain_error``)."""
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.utils import timezone
 
 from marketplace.core.errors import DomainError
 from postings.models import Posting
@@ -192,11 +191,11 @@ class ReInviteForm(forms.Form):
 
     def __init__(self, *args, employer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["posting"].queryset = Posting.objects.filter(
-            employer=employer,
-            status=Posting.Status.PUBLISHED,
-            application_deadline__gt=timezone.now(),
-        ).order_by("-published_at")
+        self.fields["posting"].queryset = (
+            Posting.objects.taking_applications()
+            .filter(employer=employer)
+            .order_by("-published_at")
+        )
 
 
 class DisputeResolveForm(forms.Form):

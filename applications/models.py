@@ -47,6 +47,12 @@ def submission_file_upload_to(instance, filename: str) -> str:
     return _private_name(f"submissions/{instance.submission.milestone_id}", filename)
 
 
+class ApplicationQuerySet(models.QuerySet):
+    def offers_due(self, now):
+        """Offers whose answer deadline has passed (the sweep; index ``application_offer_due``)."""
+        return self.filter(status=Application.Status.OFFERED, offer_expires_at__lte=now)
+
+
 class Application(models.Model):
     class Status(models.TextChoices):
         SUBMITTED = "submitted", "Submitted"
@@ -106,6 +112,8 @@ class Application(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ApplicationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -131,6 +139,12 @@ class Application(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def funding_due(self, now):
+        """Paid assignments not funded by their deadline (index ``assignment_funding_due``)."""
+        return self.filter(status=Assignment.Status.AWAITING_FUNDING, funding_due_at__lte=now)
 
 
 class Assignment(models.Model):
@@ -176,6 +190,8 @@ class Assignment(models.Model):
     show_on_record = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AssignmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -198,6 +214,17 @@ class Assignment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in {self.Status.AWAITING_FUNDING, self.Status.ACTIVE}
+
+
+class MilestoneQuerySet(models.QuerySet):
+    def review_due(self, now):
+        """Submitted work of active assignments whose review window has ended: approved
+        automatically (index ``milestone_review_due``)."""
+        return self.filter(
+            status=Milestone.Status.SUBMITTED,
+            review_due_at__lte=now,
+            assignment__status=Assignment.Status.ACTIVE,
+        )
 
 
 class Milestone(models.Model):
@@ -233,6 +260,8 @@ class Milestone(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     auto_approved = models.BooleanField(default=False)
     paid_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MilestoneQuerySet.as_manager()
 
     class Meta:
         ordering = ["assignment", "position", "id"]
@@ -362,6 +391,12 @@ class SubmissionFile(models.Model):
         return self.original_name
 
 
+class RatingQuerySet(models.QuerySet):
+    def publish_due(self, now):
+        """Ratings still hidden whose rating window has closed: published alone."""
+        return self.filter(published_at__isnull=True, assignment__rating_due_at__lte=now)
+
+
 class Rating(models.Model):
     """One side's rating of the other after completion; double-blind until ``published_at``."""
 
@@ -384,6 +419,8 @@ class Rating(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Set when both sides have rated or the rating window closed: only then is it shown.
     published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RatingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -30,7 +30,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Employer, StudentProfile, User
-from accounts.selectors import employer_for_user
+from accounts.selectors import employer_for_user, is_member
 from postings.models import Posting
 
 if TYPE_CHECKING:
@@ -61,8 +61,7 @@ def _role_for(user, *, student_id: int, employer_id: int, disputed: bool) -> str
         return None
     if user.pk == student_id:
         return STUDENT
-    employer = employer_for_user(user)
-    if employer is not None and employer.pk == employer_id:
+    if is_member(user, employer_id):
         return EMPLOYER
     if user.is_staff and disputed:
         return STAFF

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.selectors import employer_for_user
 from accounts.views import employer_required, student_required
+from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
 from marketplace.core.http import safe_next_url
 from marketplace.core.money import format_money
@@ -56,16 +57,6 @@ def _attachment(field_file, filename: str, content_type: str) -> FileResponse:
 # --- Applying --------------------------------------------------------------------------------
 
 
-def _apply_blocker(posting: Posting) -> str:
-    if posting.status != Posting.Status.PUBLISHED:
-        return "This posting is not open for applications."
-    if posting.application_deadline <= timezone.now():
-        return "The application deadline for this posting has passed."
-    if posting.seats_left <= 0:
-        return "Every seat of this posting is taken: it no longer accepts applications."
-    return ""
-
-
 @student_required
 def apply(request, posting_pk: int):
     posting = posting_get_visible(pk=posting_pk, user=request.user)
@@ -82,7 +73,8 @@ def apply(request, posting_pk: int):
     form = ApplyForm(
         request.POST if bound else None, request.FILES if bound else None, posting=posting
     )
-    blocker = _apply_blocker(posting)
+    refusal = posting.application_refusal()
+    blocker = refusal[1] if refusal else ""
     if request.method == "POST" and blocker:
         form.is_valid()
         form.add_error(None, blocker)
@@ -104,7 +96,12 @@ def apply(request, posting_pk: int):
     return render(
         request,
         "applications/apply.html",
-        {"posting": posting, "form": form, "blocker": blocker, "invite": invite},
+        {
+            "posting": posting,
+            "form": form,
+            "blocker": refusal[1] if refusal else "",
+            "invite": invite,
+        },
         status=400 if request.method == "POST" else 200,
     )
 
@@ -131,7 +128,7 @@ def apply_part(request, posting: Posting):
     )
     if existing is not None and existing.status in Application.OPEN:
         return "applications/_apply_part.html", {"existing": existing, "posting": posting}
-    if _apply_blocker(posting):
+    if not posting.accepts_applications:
         return None
     form = ApplyForm(posting=posting)
     return "applications/_apply_part.html", {"form": form, "posting": posting}
@@ -552,10 +549,8 @@ def record(request, slug: str):
     )
 
 
-@login_required
+@staff_required
 def disputes(request):
-    if not request.user.is_staff:
-        raise Http404
     return render(request, "applications/disputes.html", {"disputes": selectors.disputes_open()})
 
 

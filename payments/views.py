@@ -5,7 +5,6 @@ dashboard panels. Every write goes through ``services``."""
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -15,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.selectors import employer_for_user, student_profile_for
+from accounts.selectors import employer_for_user, is_member, student_profile_for
 from accounts.views import employer_required, student_required
 from applications.models import Assignment
 from marketplace.core import payout_countries
+from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
 from marketplace.core.exports import csv_response
 from marketplace.core.money import format_amount
@@ -78,8 +78,7 @@ def _funding_for_viewer(request, pk: int) -> Funding:
     funding = get_object_or_404(
         Funding.objects.select_related("assignment__posting", "employer"), pk=pk
     )
-    employer = employer_for_user(request.user)
-    if not request.user.is_staff and (employer is None or employer.pk != funding.employer_id):
+    if not request.user.is_staff and not is_member(request.user, funding.employer_id):
         raise Http404("No such payment.")
     return funding
 
@@ -215,7 +214,7 @@ def earnings(request):
     )
 
 
-@staff_member_required
+@staff_required
 def staff_money(request):
     return render(request, "payments/staff_money.html", selectors.staff_overview())
 
@@ -297,7 +296,7 @@ def billing_csv(request):
     return csv_response("fundings.csv", FUNDING_HEADER, _funding_rows(fundings))
 
 
-@staff_member_required
+@staff_required
 def staff_payouts_csv(request):
     payouts = Payout.objects.select_related("student", "milestone", "assignment__posting").order_by(
         "-created_at", "-id"
@@ -305,7 +304,7 @@ def staff_payouts_csv(request):
     return csv_response("all-payouts.csv", PAYOUT_HEADER, _payout_rows(payouts))
 
 
-@staff_member_required
+@staff_required
 def staff_fundings_csv(request):
     fundings = (
         Funding.objects.select_related("employer", "assignment__posting", "assignment__student")

@@ -26,7 +26,7 @@ from . import rules, selectors, services
 from .cache import cache_anonymous
 from .filters import PostingFilter
 from .models import Format, Posting
-from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidCursor, paginate
+from .pagination import MAX_PAGE_SIZE, InvalidCursor, InvalidPageSize, page_size_from, paginate
 from .serializers import (
     PostingDetailSerializer,
     PostingListSerializer,
@@ -70,12 +70,10 @@ class FilterFormatNegotiation(DefaultContentNegotiation):
 
 
 def _page_size(request) -> int:
-    raw = request.query_params.get("page_size", "")
-    if not raw:
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]})
-    return int(raw)
+    try:
+        return page_size_from(request.query_params.get("page_size"))
+    except InvalidPageSize as exc:
+        raise ValidationError({"page_size": [str(exc)]}) from exc
 
 
 def _detail_queryset():

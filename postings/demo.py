@@ -261,7 +261,7 @@ def seed_demo(*, stdout) -> None:
             continue
         if Posting.objects.filter(employer=employer, title=spec["title"]).exists():
             continue
-        owner = User.objects.filter(memberships__employer=employer).order_by("pk")[0]
+        owner = User.objects.members_of(employer.pk).order_by("pk")[0]
         posting = services.posting_create(employer=employer, actor=owner, values=_values(spec))
         posting = services.posting_submit(posting=posting, actor=owner)
         if (

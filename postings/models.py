@@ -4,7 +4,7 @@ The format (nano, micro, project, internship) is derived from the duration of th
 stored so that it can be filtered and indexed; it is never typed in.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -55,6 +55,17 @@ class Skill(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PostingQuerySet(models.QuerySet):
+    def published(self) -> "PostingQuerySet":
+        """What students see in lists and search: published postings."""
+        return self.filter(status=Posting.Status.PUBLISHED)
+
+    def taking_applications(self, now: datetime | None = None) -> "PostingQuerySet":
+        """Published with the application deadline ahead (``Posting.application_refusal`` is
+        the same rule for one posting, with the seats)."""
+        return self.published().filter(application_deadline__gt=now or timezone.now())
 
 
 class Posting(models.Model):
@@ -178,6 +189,8 @@ class Posting(models.Model):
     # PostgreSQL-only migration; kept up to date by the posting services.
     search_vector = SearchVectorField(null=True, editable=False)
 
+    objects = PostingQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         # Each public sort order has an index that serves it with the keyset condition
@@ -263,15 +276,24 @@ class Posting(models.Model):
     def seats_left(self) -> int:
         return max(self.openings - self.seats_filled, 0)
 
+    def application_refusal(self, now: datetime | None = None) -> tuple[str, str] | None:
+        """Why no one can apply to this posting now, as ``(code, message)``; None when it is
+        open for applications (published, the deadline ahead, a seat left). The one check:
+        the posting's page, the apply page and ``application_submit`` (so the API) use it."""
+        if self.status != self.Status.PUBLISHED:
+            return "posting_not_open", "This posting is not open for applications."
+        if self.application_deadline <= (now or timezone.now()):
+            return "deadline_passed", "The application deadline for this posting has passed."
+        if self.seats_left <= 0:
+            return (
+                "posting_full",
+                "Every seat of this posting is taken: it no longer accepts applications.",
+            )
+        return None
+
     @property
     def accepts_applications(self) -> bool:
-        """Open for applications: published, the deadline ahead and a seat left. (The
-        applications side checks the same again when a student applies.)"""
-        return (
-            self.status == self.Status.PUBLISHED
-            and self.application_deadline > timezone.now()
-            and self.seats_left > 0
-        )
+        return self.application_refusal() is None
 
     @property
     def pay_per_hour(self) -> int:

@@ -8,7 +8,7 @@ from django.db.models.functions import Cast
 from django.http import Http404
 
 from accounts.models import User
-from accounts.selectors import employer_for_user
+from accounts.selectors import employer_for_user, is_member
 
 from .models import Posting, SavedSearch
 
@@ -16,7 +16,7 @@ from .models import Posting, SavedSearch
 def postings_public() -> QuerySet[Posting]:
     """Published postings, with what a list row shows loaded (the employer; the skills' names
     are a column)."""
-    return Posting.objects.filter(status=Posting.Status.PUBLISHED).select_related("employer")
+    return Posting.objects.published().select_related("employer")
 
 
 # What a list row shows (the card and the API's list), and the sort columns: the list never
@@ -60,8 +60,7 @@ def posting_is_member(*, posting: Posting, user: User | None) -> bool:
     """True when ``user`` acts for the employer that owns ``posting``."""
     if user is None or not getattr(user, "is_employer", False):
         return False  # students and visitors: no query needed
-    employer = employer_for_user(user) if user is not None else None
-    return employer is not None and employer.pk == posting.employer_id
+    return is_member(user, posting.employer_id)
 
 
 def posting_was_closed_in_public(posting: Posting) -> bool:
@@ -208,9 +207,7 @@ def moderation_queue() -> dict[str, QuerySet[Posting]]:
     return {
         "pending": base.filter(status=Posting.Status.PENDING_REVIEW).order_by("submitted_at", "pk"),
         "suspended": base.filter(status=Posting.Status.SUSPENDED).order_by("updated_at", "pk"),
-        "reported": base.filter(status=Posting.Status.PUBLISHED, open_reports__gt=0).order_by(
-            "-open_reports", "pk"
-        ),
+        "reported": base.published().filter(open_reports__gt=0).order_by("-open_reports", "pk"),
     }
 
 

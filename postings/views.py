@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import prefetch_related_objects
 from django.http import QueryDict
 from django.shortcuts import redirect, render
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import StudentProfile
 from accounts.views import employer_required, student_required
+from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
 from marketplace.core.http import safe_next_url
 
@@ -38,32 +38,16 @@ from .forms import (
 )
 from .markdown import render_markdown
 from .models import Format, Posting
-from .pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidCursor, paginate
+from .pagination import (
+    DEFAULT_PAGE_SIZE,
+    InvalidCursor,
+    InvalidPageSize,
+    page_size_from,
+    paginate,
+)
 from .parts import render_detail_parts
 
-
-def staff_required(view):
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_staff:
-            raise PermissionDenied("This page is for moderators.")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
-
-
 # --- Finding work ----------------------------------------------------------------------------
-
-
-def page_size_from(params: QueryDict) -> int:
-    raw = params.get("page_size", "")
-    if not raw:
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.")
-    return int(raw)
 
 
 # The result count reads at most this many matches: counting every match of a broad filter at
@@ -84,8 +68,8 @@ def posting_list(request):
     errors: list[str] = []
     page = None
     try:
-        page_size = page_size_from(request.GET)
-    except ValueError as exc:
+        page_size = page_size_from(request.GET.get("page_size"))
+    except InvalidPageSize as exc:
         errors.append(str(exc))
         page_size = DEFAULT_PAGE_SIZE
     if filterset.is_valid() and not errors:

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import employer_for_user
+from accounts.selectors import is_member
 from marketplace.core.errors import DomainError, NotPermitted
 
 from ..models import (
@@ -35,12 +35,7 @@ def _now() -> datetime:
 
 
 def _members(employer_id: int) -> list[User]:
-    return list(User.objects.filter(memberships__employer_id=employer_id, is_active=True))
-
-
-def is_member(user, employer_id: int) -> bool:
-    employer = employer_for_user(user)
-    return employer is not None and employer.pk == employer_id
+    return list(User.objects.members_of(employer_id))
 
 
 def _require_member(user, employer_id: int, what: str) -> None:

@@ -43,18 +43,10 @@ def application_submit(
     if not getattr(student, "is_student", False):
         raise NotPermitted("Only students can apply.")
     posting = Posting.objects.get(pk=posting.pk)
-    now = _now()
-    if posting.status != Posting.Status.PUBLISHED:
-        raise DomainError("This posting is not open for applications.", code="posting_not_open")
-    if posting.application_deadline <= now:
-        raise DomainError(
-            "The application deadline for this posting has passed.", code="deadline_passed"
-        )
-    if posting.seats_left <= 0:
-        raise DomainError(
-            "Every seat of this posting is taken: it no longer accepts applications.",
-            code="posting_full",
-        )
+    refusal = posting.application_refusal(_now())
+    if refusal is not None:
+        code, message = refusal
+        raise DomainError(message, code=code)
     cover_note = _clean_text(
         cover_note,
         field="cover_note",

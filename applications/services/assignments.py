@@ -106,7 +106,7 @@ def assignments_expire_unfunded_due(*, now: datetime | None = None) -> int:
             due = list(
                 Assignment.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("posting", "student")
-                .filter(status=AsgStatus.AWAITING_FUNDING, funding_due_at__lte=now)
+                .funding_due(now)
                 .order_by("funding_due_at")[: settings.APPLICATIONS_SWEEP_BATCH_SIZE]
             )
             if not due:

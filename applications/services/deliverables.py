@@ -281,11 +281,7 @@ def milestones_auto_approve_due(*, now: datetime | None = None) -> int:
             due = list(
                 Milestone.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("assignment__posting", "assignment__student")
-                .filter(
-                    status=MsStatus.SUBMITTED,
-                    review_due_at__lte=now,
-                    assignment__status=AsgStatus.ACTIVE,
-                )
+                .review_due(now)
                 .order_by("review_due_at")[: settings.APPLICATIONS_SWEEP_BATCH_SIZE]
             )
             if not due:

@@ -101,9 +101,9 @@ def ratings_publish_due(*, now: datetime | None = None) -> int:
     while True:
         with transaction.atomic():
             due = list(
-                Rating.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-                    published_at__isnull=True, assignment__rating_due_at__lte=now
-                )[: settings.APPLICATIONS_SWEEP_BATCH_SIZE]
+                Rating.objects.select_for_update(skip_locked=True, of=("self",)).publish_due(now)[
+                    : settings.APPLICATIONS_SWEEP_BATCH_SIZE
+                ]
             )
             if not due:
                 return published

@@ -232,7 +232,7 @@ def applications_expire_offers_due(*, now: datetime | None = None) -> int:
             due = list(
                 Application.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("posting", "student")
-                .filter(status=AppStatus.OFFERED, offer_expires_at__lte=now)
+                .offers_due(now)
                 .order_by("offer_expires_at")[: settings.APPLICATIONS_SWEEP_BATCH_SIZE]
             )
             if not due:

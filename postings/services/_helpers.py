@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import User
+from accounts.selectors import is_member
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, NotPermitted, check_transition
 from notifications.services import notify_many, reminder_cancel
@@ -27,7 +28,7 @@ def _move(posting: Posting, target: str) -> None:
 
 
 def _members(posting: Posting) -> list[User]:
-    return list(User.objects.filter(memberships__employer_id=posting.employer_id, is_active=True))
+    return list(User.objects.members_of(posting.employer_id))
 
 
 def _notify_employer(posting: Posting, *, kind: str, title: str, body: str, key: str) -> None:
@@ -61,7 +62,7 @@ def _close(posting: Posting, *, reason: str, actor: User | None) -> None:
 
 def _check_member(posting_or_employer, actor: User) -> None:
     employer_id = getattr(posting_or_employer, "employer_id", None) or posting_or_employer.pk
-    if not Membership.objects.filter(employer_id=employer_id, user=actor).exists():
+    if not is_member(actor, employer_id):
         raise NotPermitted("Only members of the organisation that owns this posting can do this.")
 
 

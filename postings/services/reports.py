@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
-from accounts.models import Membership, User
+from accounts.models import User
+from accounts.selectors import is_member
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, NotPermitted
 
@@ -43,7 +44,7 @@ def posting_report(*, posting: Posting, reporter: User, reason: str) -> Report:
         return existing
     if posting.status != Status.PUBLISHED:
         raise DomainError("Only published postings can be reported.", code="not_published")
-    if Membership.objects.filter(employer_id=posting.employer_id, user=reporter).exists():
+    if is_member(reporter, posting.employer_id):
         raise DomainError("You cannot report your own organisation's posting.")
     report = Report.objects.create(posting=posting, reporter=reporter, reason=reason)
     posting.open_reports = posting.reports.filter(resolved_at__isnull=True).count()

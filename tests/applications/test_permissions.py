@@ -161,7 +161,7 @@ def test_employer_only_pages_for_a_student_and_student_pages_for_an_employer(cli
         client.get(reverse("applications:apply", args=[world["assignment"].posting_id])).status_code
         == 403
     )
-    assert client.get(reverse("applications:disputes")).status_code == 404
+    assert client.get(reverse("applications:disputes")).status_code == 403
 
 
 def test_lists_do_not_leak(client, world):

@@ -303,7 +303,7 @@ def test_earnings_billing_staff_pages_and_csv_exports(client, assignment, employ
         csv.reader(io.StringIO(client.get("/payments/billing/fundings.csv").content.decode()))
     )
     assert rows[1][5:11] == ["500.00", "50.00", "550.00", "0.00", "USD", "paid"]
-    assert client.get("/payments/staff/").status_code == 302  # not staff: to the login
+    assert client.get("/payments/staff/").status_code == 403  # signed in, not staff
 
     client.force_login(StaffFactory())
     staff = client.get("/payments/staff/")
