@@ -30,6 +30,24 @@ from ._helpers import (
 from .reputation import employer_stats_refresh
 
 
+def _clean_answers(posting: Posting, answers: dict) -> dict[str, str]:
+    """The answers to the posting's screening questions by question id (as text)."""
+    stored: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for question in posting.questions.all():
+        answer = str(answers.get(str(question.pk), answers.get(question.pk, "")) or "").strip()
+        if question.required and not answer:
+            errors[f"answer_{question.pk}"] = ["Please answer this question."]
+        elif len(answer) > MAX_ANSWER:
+            errors[f"answer_{question.pk}"] = [f"At most {MAX_ANSWER} characters."]
+        stored[str(question.pk)] = answer
+    if errors:
+        raise DomainError(
+            "Please answer every required screening question.", code="answers", fields=errors
+        )
+    return stored
+
+
 def application_submit(
     *,
     posting: Posting,
@@ -54,20 +72,7 @@ def application_submit(
         min_length=settings.APPLICATION_COVER_NOTE_MIN,
         max_length=settings.APPLICATION_COVER_NOTE_MAX,
     )
-    answers = answers or {}
-    stored: dict[str, str] = {}
-    errors: dict[str, list[str]] = {}
-    for question in posting.questions.all():
-        answer = str(answers.get(str(question.pk), answers.get(question.pk, "")) or "").strip()
-        if question.required and not answer:
-            errors[f"answer_{question.pk}"] = ["Please answer this question."]
-        elif len(answer) > MAX_ANSWER:
-            errors[f"answer_{question.pk}"] = [f"At most {MAX_ANSWER} characters."]
-        stored[str(question.pk)] = answer
-    if errors:
-        raise DomainError(
-            "Please answer every required screening question.", code="answers", fields=errors
-        )
+    stored = _clean_answers(posting, answers or {})
     links = _clean_links(portfolio_links, field="portfolio_links", limit=5)
     checked_cv = (
         check_file(

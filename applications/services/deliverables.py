@@ -115,42 +115,52 @@ def submission_create(
             )
             reminder_cancel(key_prefix=f"milestone:{milestone.pk}:due:")
             reminder_cancel(key_prefix=f"milestone:{milestone.pk}:overdue:")
-            link = assignment_link(assignment)
-            members = _members(assignment.posting.employer_id)
-            notify_many(
-                recipients=members,
-                kind="submission.received",
-                title=(
-                    f"{actor.display_name} submitted “{milestone.title}” (version {version}) "
-                    "for review"
-                ),
-                body=(
-                    "Review it by "
-                    f"{timezone.localtime(milestone.review_due_at):%Y-%m-%d %H:%M %Z}; "
-                    "after that it is approved automatically."
-                ),
-                link=link,
-                dedupe_key=f"milestone:{milestone.pk}:submission:v{version}",
+            _tell_reviewers(
+                milestone, actor=actor, version=version, review_due_at=milestone.review_due_at
             )
-            for before in settings.REMINDER_AUTO_APPROVAL_BEFORE:
-                hours = int(before.total_seconds() // 3600)
-                for member in members:
-                    reminder_schedule(
-                        key=f"milestone:{milestone.pk}:review:v{version}:{hours}h:u{member.pk}",
-                        recipient=member,
-                        kind="reminder.auto_approval",
-                        title=(
-                            f"“{milestone.title}” is approved automatically in {hours} hours "
-                            "unless you review it"
-                        ),
-                        send_at=milestone.review_due_at - before,
-                        expires_at=milestone.review_due_at,
-                        link=link,
-                    )
     except BaseException:
         _delete_stored(storage, saved)
         raise
     return submission
+
+
+def _tell_reviewers(
+    milestone: Milestone, *, actor: User, version: int, review_due_at: datetime
+) -> None:
+    """The employer's team hears of the new version and is reminded before the review
+    window ends (after which the work is approved automatically)."""
+    assignment = milestone.assignment
+    link = assignment_link(assignment)
+    members = _members(assignment.posting.employer_id)
+    notify_many(
+        recipients=members,
+        kind="submission.received",
+        title=(
+            f"{actor.display_name} submitted “{milestone.title}” (version {version}) for review"
+        ),
+        body=(
+            "Review it by "
+            f"{timezone.localtime(review_due_at):%Y-%m-%d %H:%M %Z}; "
+            "after that it is approved automatically."
+        ),
+        link=link,
+        dedupe_key=f"milestone:{milestone.pk}:submission:v{version}",
+    )
+    for before in settings.REMINDER_AUTO_APPROVAL_BEFORE:
+        hours = int(before.total_seconds() // 3600)
+        for member in members:
+            reminder_schedule(
+                key=f"milestone:{milestone.pk}:review:v{version}:{hours}h:u{member.pk}",
+                recipient=member,
+                kind="reminder.auto_approval",
+                title=(
+                    f"“{milestone.title}” is approved automatically in {hours} hours "
+                    "unless you review it"
+                ),
+                send_at=review_due_at - before,
+                expires_at=review_due_at,
+                link=link,
+            )
 
 
 def _latest_submission(milestone: Milestone) -> Submission | None:

@@ -67,6 +67,26 @@ def dispute_open(*, milestone: Milestone, actor: User, reason: str) -> Dispute:
     return dispute
 
 
+def _student_part(resolution: str, amount: int, split: int | None) -> int:
+    """What the student receives of the milestone's ``amount``: all of it (release), nothing
+    (refund) or the ``split`` staff chose, strictly between the two."""
+    if resolution == Dispute.Resolution.RELEASE:
+        return amount
+    if resolution == Dispute.Resolution.REFUND:
+        return 0
+    if resolution != Dispute.Resolution.SPLIT:
+        raise DomainError(
+            "Choose release, refund or split.", fields={"resolution": ["Choose one."]}
+        )
+    if amount == 0:
+        message = "There is no money on this milestone to split: release or refund."
+        raise DomainError(message, fields={"resolution": [message]})
+    if split is None or not 0 < int(split) < amount:
+        message = f"For a split, the student's part must be between 1 and {amount - 1}."
+        raise DomainError(message, fields={"student_amount": [message]})
+    return int(split)
+
+
 @transaction.atomic
 def dispute_resolve(
     *,
@@ -87,23 +107,7 @@ def dispute_resolve(
     if dispute.resolved_at is not None:
         return dispute
     milestone = _lock_milestone(dispute.milestone)
-    amount = milestone.amount
-    if resolution == Dispute.Resolution.RELEASE:
-        student_amount = amount
-    elif resolution == Dispute.Resolution.REFUND:
-        student_amount = 0
-    elif resolution == Dispute.Resolution.SPLIT:
-        if amount == 0:
-            message = "There is no money on this milestone to split: release or refund."
-            raise DomainError(message, fields={"resolution": [message]})
-        if student_amount is None or not 0 < int(student_amount) < amount:
-            message = f"For a split, the student's part must be between 1 and {amount - 1}."
-            raise DomainError(message, fields={"student_amount": [message]})
-        student_amount = int(student_amount)
-    else:
-        raise DomainError(
-            "Choose release, refund or split.", fields={"resolution": ["Choose one."]}
-        )
+    student_amount = _student_part(resolution, milestone.amount, student_amount)
     status_move(milestone, MsStatus.RESOLVED, "milestone")
     milestone.save(update_fields=["status"])
     dispute.resolution = resolution

@@ -282,6 +282,29 @@ def application_accept(*, application: Application, actor: User) -> Assignment:
     application.closed_at = now
     application.save(update_fields=["status", "closed_at", "updated_at"])
 
+    assignment = _assignment_create(application, posting, now)
+    paid = assignment.status == AsgStatus.AWAITING_FUNDING
+    audit(action="application.accepted", target=application, actor=actor)
+    audit(
+        action="assignment.created",
+        target=assignment,
+        actor=actor,
+        amount=assignment.amount,
+        currency=assignment.currency,
+        status=assignment.status,
+    )
+    reminder_cancel(key_prefix=f"application:{application.pk}:")
+    _tell_accepted(application, assignment, paid=paid, now=now)
+    if posting.seats_left <= 0:
+        from ..tasks import close_for_posting
+
+        close_for_posting.delay_on_commit(posting.pk)
+    return assignment
+
+
+def _assignment_create(application: Application, posting: Posting, now: datetime) -> Assignment:
+    """The assignment of an accepted offer, with the posting's milestones (or one final
+    delivery); a paid one waits for funding, a credit one is active at once."""
     starts_at = max(posting.starts_at, now)
     paid = posting.is_paid and posting.amount > 0
     assignment = Assignment.objects.create(
@@ -315,16 +338,15 @@ def application_accept(*, application: Application, actor: User) -> Assignment:
             amount=assignment.amount,
             due_at=assignment.ends_at,
         )
-    audit(action="application.accepted", target=application, actor=actor)
-    audit(
-        action="assignment.created",
-        target=assignment,
-        actor=actor,
-        amount=assignment.amount,
-        currency=assignment.currency,
-        status=assignment.status,
-    )
-    reminder_cancel(key_prefix=f"application:{application.pk}:")
+    return assignment
+
+
+def _tell_accepted(
+    application: Application, assignment: Assignment, *, paid: bool, now: datetime
+) -> None:
+    """The employer's team hears of the acceptance; a paid assignment gets its funding
+    reminders, a credit one its work reminders."""
+    posting = assignment.posting
     members = _members(posting.employer_id)
     notify_many(
         recipients=members,
@@ -351,8 +373,3 @@ def application_accept(*, application: Application, actor: User) -> Assignment:
             )
     else:
         _schedule_work_reminders(assignment, members)
-    if posting.seats_left <= 0:
-        from ..tasks import close_for_posting
-
-        close_for_posting.delay_on_commit(posting.pk)
-    return assignment
