@@ -7,6 +7,7 @@ not allow a 409, with the one error format ``{"message", "code", "fields"}``.
 """
 
 from django.db.models import Q
+from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -86,6 +87,18 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             cv=data.validated_data.get("cv"),
         )
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: OpenApiResponse()},
+        description="The CV sent with the application (always as an attachment); 404 if none.",
+    )
+    @action(detail=True, methods=["get"])
+    def cv(self, request, pk=None):
+        application, _role = selectors.application_get_for_user(pk=pk, user=request.user)
+        if not application.cv:
+            raise Http404("No CV.")
+        return _attachment(application.cv, application.cv_name or "cv", "application/octet-stream")
 
     @extend_schema(request=None, responses=ApplicationSerializer)
     @action(detail=True, methods=["post"])

@@ -2,6 +2,7 @@
 the OpenAPI schema."""
 
 import pytest
+from django.core.files.base import ContentFile
 
 from accounts.services import api_token_create
 from applications.models import Application, Assignment
@@ -168,3 +169,19 @@ def test_schema_describes_every_resource(client):
         assert path in paths, path
     submit = paths["/api/v1/milestones/{id}/submit/"]["post"]
     assert "multipart/form-data" in submit["requestBody"]["content"]
+
+
+def test_the_employer_downloads_a_cv_with_a_token(client):
+    posting = PostingFactory()
+    student = StudentFactory()
+    application = ApplicationFactory(posting=posting, student=student)
+    application.cv.save("cv.pdf", ContentFile(b"%PDF-1.4 my cv\n%%EOF\n"), save=False)
+    application.cv_name = "Ana CV.pdf"
+    application.save(update_fields=["cv", "cv_name"])
+    _token_client(client, employer_of(posting))
+    response = client.get(f"/api/v1/applications/{application.pk}/cv/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF-1.4 my cv")
+    assert response["Content-Disposition"].startswith("attachment")
+    _token_client(client, StudentFactory())
+    assert client.get(f"/api/v1/applications/{application.pk}/cv/").status_code == 404

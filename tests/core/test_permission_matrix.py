@@ -94,6 +94,7 @@ MATRIX = {
     "applications:file": ("file", PRIVATE),
     "applications:record": ("record", PRIVATE),
     "api-application-detail": ("application", PRIVATE),
+    "api-application-cv": ("application", PRIVATE),
     "api-application-accept": ("application", PRIVATE),
     "api-application-decline": ("application", PRIVATE),
     "api-application-offer": ("application", PRIVATE),
