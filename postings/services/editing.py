@@ -120,6 +120,13 @@ def posting_create(*, employer: Employer, actor: User, values: Values) -> Postin
     _check_member(employer, actor)
     _validate(values)
     posting = Posting(employer=employer, created_by=actor, status=Status.DRAFT)
+    _save(posting, values)
+    audit(action="posting.created", target=posting, actor=actor)
+    return posting
+
+
+def _save(posting: Posting, values: Values) -> None:
+    """Write checked ``values`` into the posting, its children and its search text."""
     for name in POSTING_FIELDS:
         setattr(posting, name, getattr(values, name))
     _normalise(posting)
@@ -127,8 +134,6 @@ def posting_create(*, employer: Employer, actor: User, values: Values) -> Postin
     posting.save()
     _set_children(posting, values)
     search_vectors_refresh(posting_ids=[posting.pk])
-    audit(action="posting.created", target=posting, actor=actor)
-    return posting
 
 
 def _normalise(posting: Posting) -> None:
@@ -160,13 +165,7 @@ def posting_update(*, posting: Posting, actor: User, values: Values) -> Posting:
             setattr(values, name, getattr(current, name))
     _validate(values)
     changed = [name for name in POSTING_FIELDS if getattr(posting, name) != getattr(values, name)]
-    for name in POSTING_FIELDS:
-        setattr(posting, name, getattr(values, name))
-    _normalise(posting)
-    posting.flags = posting_flags(values)
-    posting.save()
-    _set_children(posting, values)
-    search_vectors_refresh(posting_ids=[posting.pk])
+    _save(posting, values)
     audit(action="posting.updated", target=posting, actor=actor, fields=changed)
     return posting
 
