@@ -135,7 +135,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 USING_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 if USING_POSTGRES:
     # An unreachable server fails the request (and /readyz) quickly instead of hanging.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # With the database down every page answers a quick 503 (marketplace.core.views.server_error).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=3)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Production needs Redis: the broker and cache must be shared by every container.
@@ -143,10 +146,11 @@ REDIS_URL = required("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # A Redis that does not answer degrades to "no cache" (logged), never to an error.
+            "BACKEND": "marketplace.core.cache.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="marketplace"),
-            "OPTIONS": {"socket_connect_timeout": 3, "socket_timeout": 3},
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
@@ -158,6 +162,9 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+
+# After a cache error a process answers without the cache for this long before it tries again.
+CACHE_DOWN_RETRY_SECONDS = env.float("CACHE_DOWN_RETRY_SECONDS", default=5.0)
 
 AUTH_USER_MODEL = "accounts.User"
 SITE_ID = 1
@@ -318,9 +325,21 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A send the broker refuses is retried briefly, then kept in the outbox (marketplace.core.outbox)
+# and sent again by core.outbox_flush: the request that enqueued it does not wait for Redis.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+OUTBOX_FLUSH_BATCH = env.int("OUTBOX_FLUSH_BATCH", default=200)
 # The beat schedule: each app adds its periodic sweeps here (kept in code, synced to the
 # database scheduler by django-celery-beat on start).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 60.0},
+}
 READYZ_TASK_TIMEOUT = env.float("READYZ_TASK_TIMEOUT", default=5.0)
 
 # --- Security ---------------------------------------------------------------------------------

@@ -39,3 +39,4 @@ urlpatterns = [
     # and the Content Security Policy stays strict.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+handler500 = "marketplace.core.views.server_error"

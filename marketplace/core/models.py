@@ -24,3 +24,24 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}#{self.target_id}"
+
+
+class OutboxMessage(models.Model):
+    """A task message that could not be sent because the broker did not answer.
+
+    Written by ``marketplace.core.outbox`` after the write that enqueued the task has committed;
+    beat's ``core.outbox_flush`` sends it again once the broker is back and deletes the row.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task} (kept {self.created_at:%Y-%m-%d %H:%M})"

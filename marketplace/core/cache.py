@@ -1,0 +1,85 @@
+"""A Redis cache that degrades to "no cache" when Redis does not answer.
+
+The cache is an optimisation: a page that cannot be read from or written to it is rendered
+anyway. Each failure is logged (once per outage, not once per call), and for
+``CACHE_DOWN_RETRY_SECONDS`` after a failure this process does not try Redis again, so a Redis
+that hangs rather than refuses costs one ``socket_connect_timeout``, not one per cache call.
+
+``ping()`` always asks Redis and raises when it does not answer (``/readyz`` uses it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+# LOCATION -> monotonic time until which Redis is treated as down (per process; Django makes a
+# cache object per thread, so the state cannot live on the object).
+_down_until: dict[str, float] = {}
+
+
+def _tolerant(fallback):
+    """Wrap a cache method: when Redis is down, answer ``fallback(*args, **kwargs)`` instead."""
+
+    def decorator(method):
+        @wraps(method)
+        def wrapped(self, *args, **kwargs):
+            if _down_until.get(self._location, 0.0) > time.monotonic():
+                return fallback(*args, **kwargs)
+            try:
+                result = method(self, *args, **kwargs)
+            except UNAVAILABLE as exc:
+                self._mark_down(exc)
+                return fallback(*args, **kwargs)
+            if self._location in _down_until:
+                self._mark_up()
+            return result
+
+        return wrapped
+
+    return decorator
+
+
+def _missing_counter(key, delta=1, version=None):
+    raise ValueError(f"Key {key!r} not found (the cache is unavailable)")
+
+
+class TolerantRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._location = server if isinstance(server, str) else ",".join(server)
+
+    def _mark_down(self, exc: Exception) -> None:
+        # Logged at most once per retry period and process: calls in between do not try Redis.
+        logger.warning("cache unavailable, answering without it: %s", exc)
+        _down_until[self._location] = time.monotonic() + settings.CACHE_DOWN_RETRY_SECONDS
+
+    def _mark_up(self) -> None:
+        if _down_until.pop(self._location, None) is not None:
+            logger.warning("cache available again")
+
+    def ping(self) -> bool:
+        self._cache.get_client(write=True).ping()
+        self._mark_up()
+        return True
+
+    add = _tolerant(lambda *a, **k: False)(RedisCache.add)
+    get = _tolerant(lambda key, default=None, version=None: default)(RedisCache.get)
+    set = _tolerant(lambda *a, **k: None)(RedisCache.set)
+    touch = _tolerant(lambda *a, **k: False)(RedisCache.touch)
+    delete = _tolerant(lambda *a, **k: False)(RedisCache.delete)
+    get_many = _tolerant(lambda *a, **k: {})(RedisCache.get_many)
+    has_key = _tolerant(lambda *a, **k: False)(RedisCache.has_key)
+    incr = _tolerant(_missing_counter)(RedisCache.incr)
+    set_many = _tolerant(lambda data, *a, **k: list(data))(RedisCache.set_many)
+    delete_many = _tolerant(lambda *a, **k: None)(RedisCache.delete_many)
+    clear = _tolerant(lambda *a, **k: False)(RedisCache.clear)
