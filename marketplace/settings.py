@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -298,7 +299,11 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -----------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    # A message a dead worker held unacknowledged is delivered again after this long: longer
+    # than any task's hard limit and any retry countdown (marketplace/core/queues.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
 else:
     # A broker that needs no server: messages are files in var/broker, shared by every process.
     CELERY_BROKER_URL = "filesystem://localhost//"
@@ -321,7 +326,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues by kind of work (payments, email, sweeps, default), per-task limits and redelivery:
+# all in marketplace/core/queues.py.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared, so that a worker started without -Q (make run, the tests) consumes all four.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("payments", "email", "sweeps", "default")]
+CELERY_TASK_ROUTES = ("marketplace.core.queues.route",)
+CELERY_TASK_ANNOTATIONS = ("marketplace.core.queues.Annotations",)
+# django-celery-beat's database scheduler, writing a heartbeat file that beat_health reads.
+CELERY_BEAT_SCHEDULER = "marketplace.core.beat:HeartbeatScheduler"
+BEAT_HEARTBEAT_FILE = env.str("BEAT_HEARTBEAT_FILE", default=str(VAR_DIR / "beat.heartbeat"))
+BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=120)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -340,7 +355,6 @@ OUTBOX_FLUSH_BATCH = env.int("OUTBOX_FLUSH_BATCH", default=200)
 CELERY_BEAT_SCHEDULE: dict = {
     "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 60.0},
 }
-READYZ_TASK_TIMEOUT = env.float("READYZ_TASK_TIMEOUT", default=5.0)
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -514,6 +528,8 @@ PAYOUT_RETRY_BASE_SECONDS = env.int("PAYOUT_RETRY_BASE_SECONDS", default=60)
 PAYOUT_PROCESSING_LEASE = timedelta(seconds=env.int("PAYOUT_PROCESSING_LEASE_SECONDS", default=600))
 PAYMENTS_SWEEP_BATCH = env.int("PAYMENTS_SWEEP_BATCH", default=500)
 CELERY_BEAT_SCHEDULE["payments-sweep"] = {"task": "payments.sweep", "schedule": 60.0}
+# The nightly reconciliation checks this many fundings per task (each within its time limit).
+RECONCILE_CHUNK_SIZE = env.int("RECONCILE_CHUNK_SIZE", default=100)
 CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
     "task": "payments.reconcile",
     "schedule": crontab(hour=3, minute=17),

@@ -3,6 +3,7 @@ service here is idempotent); transient provider errors are retried by the servic
 ``next_attempt_at`` and the beat sweep, never by long countdowns."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -69,4 +70,16 @@ def sweep() -> dict:
 
 @shared_task(name="payments.reconcile")
 def reconcile() -> int:
-    return services.ledger_reconcile()
+    """The nightly reconciliation, in chunks: the ledger's own check here, then one
+    ``reconcile_chunk`` per RECONCILE_CHUNK_SIZE fundings, each within its own time limit."""
+    new = services.ledger_reconcile_internal()
+    ids = services.reconcile_funding_ids()
+    size = settings.RECONCILE_CHUNK_SIZE
+    for start in range(0, len(ids), size):
+        reconcile_chunk.delay(ids[start : start + size])
+    return new
+
+
+@shared_task(name="payments.reconcile_chunk")
+def reconcile_chunk(funding_ids: list[int]) -> int:
+    return services.ledger_reconcile_fundings(funding_ids=funding_ids)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 from django.utils.module_loading import import_string
 
 from tests.core.django_process import DjangoProcess
@@ -82,7 +83,14 @@ def test_compose_has_the_production_services():
     assert SERVICES["redis"]["image"] == "redis:7" or SERVICES["redis"]["image"].startswith(
         "redis:7"
     )
-    assert set(APP_SERVICES) == {"migrate", "web", "worker", "beat"}
+    assert set(APP_SERVICES) == {
+        "migrate",
+        "web",
+        "worker",
+        "worker-payments",
+        "worker-email",
+        "beat",
+    }
 
 
 def test_web_runs_gunicorn_on_the_projects_wsgi_application():
@@ -94,14 +102,47 @@ def test_web_runs_gunicorn_on_the_projects_wsgi_application():
     assert any(w.startswith("--bind=0.0.0.0:") for w in words)
 
 
+WORKERS = ("worker", "worker-payments", "worker-email")
+
+
 def test_worker_and_beat_run_the_projects_celery_app():
-    for name in ("worker", "beat"):
+    for name in (*WORKERS, "beat"):
         words = command_words(SERVICES[name])
         assert words[:3] == ["celery", "-A", "marketplace"], name
         # `celery -A marketplace` finds the app as marketplace.celery_app.
         assert import_module("marketplace").celery_app.main == "marketplace"
-    assert command_words(SERVICES["worker"])[3] == "worker"
+    for name in WORKERS:
+        assert command_words(SERVICES[name])[3] == "worker"
     assert command_words(SERVICES["beat"])[3] == "beat"
+
+
+def test_workers_per_queue_group_cover_every_queue_once_with_their_own_health_check():
+    from marketplace.core.queues import QUEUES
+
+    consumed: list[str] = []
+    for name in WORKERS:
+        words = command_words(SERVICES[name])
+        queues = words[words.index("-Q") + 1].split(",")
+        consumed += queues
+        node = words[words.index("-n") + 1]
+        assert node.endswith("@%h"), name
+        # The health check pings exactly this worker's node, on its own host.
+        check = SERVICES[name]["healthcheck"]["test"]
+        expected = f"worker_health --node {node.replace('%h', '$$HOSTNAME')}"
+        assert expected in check[1], name
+    assert sorted(consumed) == sorted(QUEUES)
+    assert command_words(SERVICES["worker-payments"])[5] == "payments"
+
+
+def test_web_and_beat_health_checks_use_their_own_checks():
+    web = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "/readyz" in web
+    assert SERVICES["beat"]["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "manage.py",
+        "beat_health",
+    ]
 
 
 def test_exactly_one_beat_with_the_database_scheduler():
@@ -115,13 +156,16 @@ def test_exactly_one_beat_with_the_database_scheduler():
     words = command_words(SERVICES["beat"])
     scheduler = next(w.split("=", 1)[1] for w in words if w.startswith("--scheduler="))
     module, _, cls = scheduler.partition(":")
-    assert import_string(f"{module}.{cls}").__name__ == "DatabaseScheduler"
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    assert issubclass(import_string(f"{module}.{cls}"), DatabaseScheduler)
+    assert scheduler == settings.CELERY_BEAT_SCHEDULER
 
 
 def test_migrations_run_once_before_the_app_starts():
     assert command_words(SERVICES["migrate"]) == ["python", "manage.py", "migrate", "--noinput"]
     assert SERVICES["migrate"]["restart"] == "no"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", *WORKERS, "beat"):
         depends = SERVICES[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
         assert depends["db"]["condition"] == "service_healthy", name

@@ -9,8 +9,7 @@ broker answers. Tasks are idempotent (house rule 6), so a message that both a sw
 outbox deliver is harmless.
 
 Periodic tasks (those in ``CELERY_BEAT_SCHEDULE``) are only logged, never kept: beat sends them
-again on its next tick anyway. So are tasks with ``keep_when_broker_down = False`` (the health
-check's ping).
+again on its next tick anyway. So are tasks that set ``keep_when_broker_down = False``.
 """
 
 from __future__ import annotations

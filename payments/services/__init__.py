@@ -34,7 +34,14 @@ from .payouts import (
     payout_retry,
     payout_transfer_sync,
 )
-from .reconciliation import issue_raise, issue_resolve, ledger_reconcile
+from .reconciliation import (
+    issue_raise,
+    issue_resolve,
+    ledger_reconcile,
+    ledger_reconcile_fundings,
+    ledger_reconcile_internal,
+    reconcile_funding_ids,
+)
 from .refunds import (
     assignment_refund_unreleased,
     dispute_settle,
@@ -69,6 +76,8 @@ __all__ = [
     "issue_resolve",
     "ledger_post",
     "ledger_reconcile",
+    "ledger_reconcile_fundings",
+    "ledger_reconcile_internal",
     "milestone_release",
     "payments_sweep",
     "payout_account_onboarding_url",
@@ -78,6 +87,7 @@ __all__ = [
     "payout_release",
     "payout_retry",
     "payout_transfer_sync",
+    "reconcile_funding_ids",
     "refund_execute",
     "refund_record",
     "refund_retry",

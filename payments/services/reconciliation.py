@@ -68,75 +68,46 @@ def ledger_reconcile(*, since: datetime | None = None) -> int:
     """The nightly check: the ledger against itself, our rows, and the provider's objects.
 
     Every difference becomes a ``ReconciliationIssue`` (once) and staff are told. Returns the
-    number of new issues.
+    number of new issues. The nightly task runs the same in parts (``ledger_reconcile_internal``,
+    ``ledger_reconcile_fundings`` per chunk of ``reconcile_funding_ids``, then
+    ``ledger_reconcile_others``) so that each part fits its time limit.
     """
-    provider = get_provider()
-    since = since or timezone.now() - timedelta(days=35)
+    new = ledger_reconcile_internal()
+    new += ledger_reconcile_fundings(funding_ids=reconcile_funding_ids(since=since))
+    return new + ledger_reconcile_others(since=since)
+
+
+def ledger_reconcile_internal() -> int:
+    """The ledger against itself (balanced transactions, accounts that must not go negative)."""
     new = 0
     for problem in selectors.ledger_problems():
         if issue_raise(key=f"ledger:{problem[:180]}", kind="ledger", description=problem):
             new += 1
-    fundings = (
+    return new
+
+
+def reconcile_funding_ids(*, since: datetime | None = None) -> list[int]:
+    """The paid fundings the provider check covers (the last 35 days by default), oldest first."""
+    since = since or timezone.now() - timedelta(days=35)
+    return list(
         Funding.objects.filter(status=Funding.Status.PAID, paid_at__gte=since)
+        .order_by("paid_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def ledger_reconcile_fundings(*, funding_ids: list[int]) -> int:
+    """Our rows of these fundings against the provider's objects; returns the new issues."""
+    provider = get_provider()
+    fundings = (
+        Funding.objects.filter(pk__in=funding_ids)
         .select_related("assignment")
         .prefetch_related("payouts", "refunds")
+        .order_by("pk")
     )
+    new = 0
     for funding in fundings:
-        found: list[str] = []
-        try:
-            session: CheckoutSession = provider.checkout_retrieve(funding.checkout_session_id or "")
-            if session.payment_status != "paid" or session.amount_total != funding.total_amount:
-                found.append(
-                    f"funding #{funding.pk}: the provider shows {session.payment_status} "
-                    f"{session.amount_total} for {funding.total_amount}"
-                )
-            transfers = {
-                t.id: t for t in provider.transfers_list(transfer_group=funding.transfer_group)
-            }
-            ours = {p.transfer_id: p for p in funding.payouts.all() if p.transfer_id}
-            for transfer_id, transfer in transfers.items():
-                payout = ours.get(transfer_id)
-                if payout is None:
-                    found.append(
-                        f"funding #{funding.pk}: transfer {transfer_id} "
-                        f"({transfer.amount} {transfer.currency}) is not recorded as a payout"
-                    )
-                elif (
-                    transfer.amount != payout.amount
-                    or transfer.amount_reversed != payout.amount_reversed
-                ):
-                    found.append(
-                        f"payout #{payout.pk}: transfer {transfer_id} is {transfer.amount} with "
-                        f"{transfer.amount_reversed} reversed, we recorded {payout.amount} with "
-                        f"{payout.amount_reversed} reversed"
-                    )
-            for transfer_id, payout in ours.items():
-                if transfer_id not in transfers:
-                    found.append(
-                        f"payout #{payout.pk}: transfer {transfer_id} unknown to the provider"
-                    )
-            if funding.balance_transaction_id and funding.charge_id:
-                fee = provider.charge_fee(funding.charge_id)
-                if fee is None or (
-                    fee.currency == funding.currency and fee.fee != funding.stripe_fee
-                ):
-                    found.append(
-                        f"funding #{funding.pk}: Stripe's fee is "
-                        f"{'unknown' if fee is None else fee.fee}, we booked {funding.stripe_fee}"
-                    )
-            for refund in funding.refunds.all():
-                if refund.refund_id:
-                    remote = provider.refund_retrieve(refund.refund_id)
-                    if remote.amount != refund.amount or remote.status not in AGREEING.get(
-                        refund.status, ()
-                    ):
-                        found.append(
-                            f"refund #{refund.pk}: provider shows {remote.status} {remote.amount}, "
-                            f"we recorded {refund.amount}"
-                        )
-        except PaymentError as exc:
-            found.append(f"funding #{funding.pk}: could not be checked ({exc.message})")
-        for text in found:
+        for text in _funding_differences(provider, funding):
             if issue_raise(
                 key=f"reconcile:{text[:180]}",
                 kind="provider_difference",
@@ -144,11 +115,70 @@ def ledger_reconcile(*, since: datetime | None = None) -> int:
                 assignment=funding.assignment,
             ):
                 new += 1
+    return new
+
+
+def ledger_reconcile_others(*, since: datetime | None = None) -> int:
+    """Payments captured but never booked, and the chargebacks."""
     from .fulfilment import fundings_find_unbooked  # it books through funding, which uses us
 
-    new += fundings_find_unbooked(since=since)
-    new += _reconcile_chargebacks(provider, since)
-    return new
+    since = since or timezone.now() - timedelta(days=35)
+    new = fundings_find_unbooked(since=since)
+    return new + _reconcile_chargebacks(get_provider(), since)
+
+
+def _funding_differences(provider, funding: Funding) -> list[str]:
+    found: list[str] = []
+    try:
+        session: CheckoutSession = provider.checkout_retrieve(funding.checkout_session_id or "")
+        if session.payment_status != "paid" or session.amount_total != funding.total_amount:
+            found.append(
+                f"funding #{funding.pk}: the provider shows {session.payment_status} "
+                f"{session.amount_total} for {funding.total_amount}"
+            )
+        transfers = {
+            t.id: t for t in provider.transfers_list(transfer_group=funding.transfer_group)
+        }
+        ours = {p.transfer_id: p for p in funding.payouts.all() if p.transfer_id}
+        for transfer_id, transfer in transfers.items():
+            payout = ours.get(transfer_id)
+            if payout is None:
+                found.append(
+                    f"funding #{funding.pk}: transfer {transfer_id} "
+                    f"({transfer.amount} {transfer.currency}) is not recorded as a payout"
+                )
+            elif (
+                transfer.amount != payout.amount
+                or transfer.amount_reversed != payout.amount_reversed
+            ):
+                found.append(
+                    f"payout #{payout.pk}: transfer {transfer_id} is {transfer.amount} with "
+                    f"{transfer.amount_reversed} reversed, we recorded {payout.amount} with "
+                    f"{payout.amount_reversed} reversed"
+                )
+        for transfer_id, payout in ours.items():
+            if transfer_id not in transfers:
+                found.append(f"payout #{payout.pk}: transfer {transfer_id} unknown to the provider")
+        if funding.balance_transaction_id and funding.charge_id:
+            fee = provider.charge_fee(funding.charge_id)
+            if fee is None or (fee.currency == funding.currency and fee.fee != funding.stripe_fee):
+                found.append(
+                    f"funding #{funding.pk}: Stripe's fee is "
+                    f"{'unknown' if fee is None else fee.fee}, we booked {funding.stripe_fee}"
+                )
+        for refund in funding.refunds.all():
+            if refund.refund_id:
+                remote = provider.refund_retrieve(refund.refund_id)
+                if remote.amount != refund.amount or remote.status not in AGREEING.get(
+                    refund.status, ()
+                ):
+                    found.append(
+                        f"refund #{refund.pk}: provider shows {remote.status} {remote.amount}, "
+                        f"we recorded {refund.amount}"
+                    )
+    except PaymentError as exc:
+        found.append(f"funding #{funding.pk}: could not be checked ({exc.message})")
+    return found
 
 
 def _reconcile_chargebacks(provider, since: datetime) -> int:

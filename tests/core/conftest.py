@@ -29,7 +29,8 @@ def running_worker():
     conf.task_always_eager = False
     # Start from an empty queue: nothing left from an earlier run is delivered to this worker.
     with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(conf.task_default_queue)
+        for queue in conf.task_queues:
+            conn.default_channel.queue_purge(queue.name)
     stack = contextlib.ExitStack()
     try:
         # Celery's Django fix-up closes the database connections of the thread that starts a

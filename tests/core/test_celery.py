@@ -33,14 +33,15 @@ def test_every_task_has_time_limits():
 
 
 def test_beat_uses_the_database_scheduler():
-    assert celery_app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    from django_celery_beat.schedulers import DatabaseScheduler
+
     module, _, name = celery_app.conf.beat_scheduler.partition(":")
-    assert import_string(f"{module}.{name}").__name__ == "DatabaseScheduler"
+    assert issubclass(import_string(f"{module}.{name}"), DatabaseScheduler)
 
 
 def test_tasks_are_autodiscovered_from_the_apps():
     celery_app.loader.import_default_modules()
-    assert "core.readyz_ping" in celery_app.tasks
+    assert "core.outbox_flush" in celery_app.tasks
     assert "notifications.send_due_reminders" in celery_app.tasks
 
 

@@ -1,6 +1,7 @@
 """/healthz and /readyz: JSON, 200 when every part answers, 503 naming the part that does not."""
 
 import json
+import time
 
 import pytest
 from django.test import override_settings
@@ -17,43 +18,25 @@ def test_healthz_answers_json_without_touching_services(client):
 
 
 @pytest.mark.django_db
-def test_readyz_in_tests_says_the_ping_ran_in_process_not_on_a_worker(client):
+def test_readyz_checks_only_what_a_web_node_needs(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.json()
-    assert body["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "worker": "ok"}
-    assert body["worker"] == "eager (in-process)"
-    assert "failing" not in body
+    assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}}
 
 
 @pytest.mark.celery_worker
 @pytest.mark.django_db
-def test_readyz_all_ok_with_the_ping_executed_by_a_real_worker(client, running_worker):
+def test_readyz_stays_200_and_fast_with_no_worker_running(client, not_eager):
+    """A stalled or stopped worker must not take the web tier out of the load balancer."""
+    started = time.monotonic()
     response = client.get("/readyz")
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["status"] == "ok"
-    assert set(body["checks"].values()) == {"ok"}
-    # The answer came from the worker, through Redis: not an eager in-process call.
-    assert body["worker"]
-    assert body["worker"] != "eager (in-process)"
+    assert response.status_code == 200, response.json()
+    assert time.monotonic() - started < 1.0
 
 
 @pytest.mark.django_db
-def test_readyz_names_the_worker_when_no_worker_runs(client, settings, not_eager):
-    settings.READYZ_TASK_TIMEOUT = 0.5
-    response = client.get("/readyz")
-    assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "unavailable"
-    assert body["failing"] == ["worker"]
-    assert body["checks"]["worker"] == "error: TimeoutError"
-    assert body["checks"]["broker"] == "ok"
-    assert "worker" not in body  # no node answered
-
-
-@pytest.mark.django_db
-def test_readyz_names_an_unreachable_broker_and_skips_the_worker(client):
+def test_readyz_names_an_unreachable_broker(client):
     conf = celery_app.conf
     previous = conf.broker_url
     conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -65,7 +48,6 @@ def test_readyz_names_an_unreachable_broker_and_skips_the_worker(client):
     body = response.json()
     assert body["failing"] == ["broker"]
     assert body["checks"]["broker"].startswith("error: OperationalError")
-    assert body["checks"]["worker"] == "skipped"
     assert body["checks"]["database"] == "ok"
 
 
@@ -84,7 +66,6 @@ def test_readyz_names_an_unreachable_cache(client):
     body = response.json()
     assert body["failing"] == ["cache"]
     assert body["checks"]["cache"].startswith("error: ")
-    assert body["checks"]["worker"] == "skipped"
 
 
 def test_readyz_names_a_broken_database(run_django, tmp_path):
@@ -112,11 +93,16 @@ def test_readyz_names_a_broken_database(run_django, tmp_path):
 
 
 @pytest.mark.django_db
-def test_readyz_hides_error_details_unless_debug(client, settings, not_eager):
-    settings.READYZ_TASK_TIMEOUT = 0.2
-    settings.DEBUG = False
-    hidden = client.get("/readyz").json()["checks"]["worker"]
-    settings.DEBUG = True
-    shown = client.get("/readyz").json()["checks"]["worker"]
-    assert hidden == "error: TimeoutError"
-    assert shown == "error: TimeoutError: no worker ran the ping task within 0.2s"
+def test_readyz_hides_error_details_unless_debug(client, settings):
+    conf = celery_app.conf
+    previous = conf.broker_url
+    conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        settings.DEBUG = False
+        hidden = client.get("/readyz").json()["checks"]["broker"]
+        settings.DEBUG = True
+        shown = client.get("/readyz").json()["checks"]["broker"]
+    finally:
+        conf.broker_url = previous
+    assert hidden == "error: OperationalError"
+    assert shown.startswith("error: OperationalError: ") and "127.0.0.1:1" in shown

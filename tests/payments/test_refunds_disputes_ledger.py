@@ -301,3 +301,46 @@ def test_money_that_moved_stays_moved():
     # Failures go back round only through "pending" (a staff retry).
     assert Payout.TRANSITIONS[Payout.Status.FAILED] == {Payout.Status.PENDING}
     assert Refund.TRANSITIONS[Refund.Status.FAILED] == {Refund.Status.PENDING}
+
+
+def test_the_nightly_task_reconciles_in_chunks_and_finds_the_same(funded, settings, on_commit):
+    from celery.signals import task_prerun
+
+    from payments.tasks import reconcile
+
+    assignment, _ = funded
+    others = [AssignmentFactory(amount=10000, milestones=[10000]) for _ in range(2)]
+    for other in others:
+        funding = services.funding_start(assignment=other, actor=employer_of(other))
+        with on_commit():
+            pay_with_test_provider(funding)
+    TestModeObject.objects.create(
+        id="tr_test_unknown",
+        kind="transfer",
+        data={
+            "id": "tr_test_unknown",
+            "amount": 900,
+            "currency": "USD",
+            "destination": PayoutAccount.objects.get().account_id,
+            "source_transaction": "",
+            "transfer_group": f"assignment_{others[1].pk}",
+            "metadata": {},
+        },
+    )
+    settings.RECONCILE_CHUNK_SIZE = 2
+    chunks: list[list[int]] = []
+
+    def record(sender=None, args=None, **kwargs):
+        if sender.name == "payments.reconcile_chunk":
+            chunks.append(list(args[0]))
+
+    task_prerun.connect(record, weak=False, dispatch_uid="reconcile-chunks")
+    try:
+        reconcile.delay()
+    finally:
+        task_prerun.disconnect(dispatch_uid="reconcile-chunks")
+    assert [len(chunk) for chunk in chunks] == [2, 1]  # three paid fundings, two per chunk
+    assert sorted(sum(chunks, [])) == sorted(Funding.objects.values_list("pk", flat=True))
+    issue = ReconciliationIssue.objects.get(kind="provider_difference")
+    assert "tr_test_unknown" in issue.description
+    assert services.ledger_reconcile() == 0  # the whole run in one go finds nothing new
