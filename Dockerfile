@@ -13,12 +13,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# The dependencies first, read from pyproject.toml, so that a code change reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# The dependencies first, exactly as locked (every version pinned, every file's hash checked), so
+# that a code change reuses this layer. requirements/runtime.txt: see requirements/README.md.
+COPY requirements/runtime.txt /tmp/runtime.txt
+RUN pip install --require-hashes --no-deps -r /tmp/runtime.txt \
+    && rm /tmp/runtime.txt
 
 COPY . .
 

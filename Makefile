@@ -6,14 +6,34 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint format migrate seed bench clean
+UV := $(BIN)/uv
+# The lock files: exact versions with hashes, for every platform (see requirements/README.md).
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-# A virtualenv made with the system python3, reinstalled whenever pyproject.toml changes.
-$(STAMP): pyproject.toml
+.PHONY: install run serve test lint format migrate seed bench clean lock upgrade
+
+# A virtualenv made with the system python3, with exactly the locked versions (hashes checked);
+# reinstalled whenever pyproject.toml or a lock file changes. A dependency added to pyproject.toml
+# and not yet in the lock is locked first (keeping every other pin): commit the lock files.
+$(STAMP): pyproject.toml requirements/dev.txt requirements/tools.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@test -x $(UV) || $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt
+	@$(BIN)/python requirements/check_lock.py || $(MAKE) --no-print-directory lock
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.txt
 	@touch $(STAMP)
+
+# Lock what pyproject.toml asks for, keeping the versions already locked where they still fit.
+lock:
+	@test -x $(UV) || $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -o requirements/runtime.txt
+	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements/dev.txt
+
+# The newest versions pyproject.toml allows; review the diff, run the tests, commit.
+upgrade:
+	@test -x $(UV) || $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt
+	$(UV) pip compile pyproject.toml --upgrade $(LOCK_FLAGS) -o requirements/runtime.txt
+	$(UV) pip compile pyproject.toml --extra dev --upgrade $(LOCK_FLAGS) -o requirements/dev.txt
+	$(MAKE) --no-print-directory install
 
 install: $(STAMP)
 
@@ -40,6 +60,7 @@ test: install
 # The production check uses the DATABASE_URL / REDIS_URL of the environment when they are set
 # (CI); it only reads settings, so the placeholders below are never connected to.
 lint: install
+	$(BIN)/python requirements/check_lock.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	# Every app; the payment providers strictly (pyproject's override).
