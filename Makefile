@@ -10,27 +10,36 @@ UV := $(BIN)/uv
 # The lock files: exact versions with hashes, for every platform (see requirements/README.md).
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: install run serve test lint format migrate seed bench clean lock upgrade
+.PHONY: install run serve test lint format migrate seed bench clean lock upgrade uv
 
 # A virtualenv made with the system python3, with exactly the locked versions (hashes checked);
 # reinstalled whenever pyproject.toml or a lock file changes. A dependency added to pyproject.toml
 # and not yet in the lock is locked first (keeping every other pin): commit the lock files.
 $(STAMP): pyproject.toml requirements/dev.txt requirements/tools.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(UV) || $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt
-	@$(BIN)/python requirements/check_lock.py || $(MAKE) --no-print-directory lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	@test -x $(UV) || $(MAKE) --no-print-directory uv
 	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.txt
+	@$(BIN)/python requirements/check_lock.py || { $(MAKE) --no-print-directory lock \
+		&& $(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.txt; }
 	@touch $(STAMP)
+
+# uv, the installer, bootstrapped into the virtualenv by the system's pip (no pip in .venv: a
+# virtualenv without it is made in a second instead of tens).
+uv:
+	@test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --require-hashes -r requirements/tools.txt \
+		|| { $(BIN)/python -m ensurepip --default-pip >/dev/null \
+		&& $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt; }
 
 # Lock what pyproject.toml asks for, keeping the versions already locked where they still fit.
 lock:
-	@test -x $(UV) || $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt
+	@test -x $(UV) || $(MAKE) --no-print-directory uv
 	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -o requirements/runtime.txt
 	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements/dev.txt
 
 # The newest versions pyproject.toml allows; review the diff, run the tests, commit.
 upgrade:
-	@test -x $(UV) || $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt
+	@test -x $(UV) || $(MAKE) --no-print-directory uv
 	$(UV) pip compile pyproject.toml --upgrade $(LOCK_FLAGS) -o requirements/runtime.txt
 	$(UV) pip compile pyproject.toml --extra dev --upgrade $(LOCK_FLAGS) -o requirements/dev.txt
 	$(MAKE) --no-print-directory install
