@@ -3,8 +3,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from credentials import views as credentials_views
+from marketplace import metrics as business_metrics  # noqa: F401 - registers the numbers
 from marketplace.core import health
 from marketplace.core import views as core_views
+from marketplace.core.metrics import metrics_view
 from payments import webhooks as payments_webhooks
 
 api_v1 = [
@@ -21,6 +23,7 @@ urlpatterns = [
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("csrf/", core_views.csrf, name="csrf"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

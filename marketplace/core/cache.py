@@ -16,12 +16,20 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
+from django_prometheus.cache.metrics import (
+    django_cache_get_fail_total,
+    django_cache_get_total,
+    django_cache_hits_total,
+    django_cache_misses_total,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+_UNAVAILABLE = object()  # what _get answers when Redis is down
+_ABSENT = object()  # the default passed to Redis: tells a miss from a stored None
 # LOCATION -> monotonic time until which Redis is treated as down (per process; Django makes a
 # cache object per thread, so the state cannot live on the object).
 _down_until: dict[str, float] = {}
@@ -73,7 +81,21 @@ class TolerantRedisCache(RedisCache):
         return True
 
     add = _tolerant(lambda *a, **k: False)(RedisCache.add)
-    get = _tolerant(lambda key, default=None, version=None: default)(RedisCache.get)
+    _get = _tolerant(lambda *a, **k: _UNAVAILABLE)(RedisCache.get)
+
+    def get(self, key, default=None, version=None):
+        """Counted for /metrics: gets, hits, misses, and failures (Redis down)."""
+        django_cache_get_total.labels(backend="redis").inc()
+        value = self._get(key, _ABSENT, version)
+        if value is _UNAVAILABLE:
+            django_cache_get_fail_total.labels(backend="redis").inc()
+            return default
+        if value is _ABSENT:
+            django_cache_misses_total.labels(backend="redis").inc()
+            return default
+        django_cache_hits_total.labels(backend="redis").inc()
+        return value
+
     set = _tolerant(lambda *a, **k: None)(RedisCache.set)
     touch = _tolerant(lambda *a, **k: False)(RedisCache.touch)
     delete = _tolerant(lambda *a, **k: False)(RedisCache.delete)
