@@ -33,6 +33,7 @@ ROUTES: dict[str, str] = {
     "notifications.send_email": "email",
     "notifications.send_emails": "email",
     "accounts.send_invitation_email": "email",
+    "credentials.send_supervisor_request": "email",
 }
 
 # (soft, hard) seconds. A provider call takes up to STRIPE_TIMEOUT (20 s) with two network
@@ -55,6 +56,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "postings.send_saved_search_digests": (240, 300),
     "applications.close_for_posting": (60, 90),
     "accounts.send_invitation_email": (60, 90),
+    "credentials.send_supervisor_request": (60, 90),
     "core.outbox_flush": (60, 90),
 }
 
