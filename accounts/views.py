@@ -7,7 +7,8 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -145,6 +146,9 @@ def employer_logo(request, pk: int):
     name = employer.logo.name
     if not name:
         raise Http404("No logo.")
+    if not isinstance(employer.logo.storage, FileSystemStorage):
+        # In the bucket (marketplace.core.storage): the browser fetches it from there.
+        return HttpResponseRedirect(employer.logo.url)
     try:
         handle = employer.logo.storage.open(name, "rb")
     except FileNotFoundError as exc:

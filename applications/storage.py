@@ -10,6 +10,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
@@ -34,6 +37,24 @@ class PrivateFileSystemStorage(FileSystemStorage):
         raise ValueError("Private files have no URL; serve them through a permission check.")
 
 
+class _PrivateStorage(LazyObject):
+    """``STORAGES["private"]``, looked up when first used (and again after the setting changes),
+    so that the file fields follow the settings: the local disk or the bucket
+    (``marketplace.core.storage``)."""
+
+    def _setup(self):
+        self._wrapped = storages["private"]
+
+
+_private = _PrivateStorage()
+
+
+@receiver(setting_changed)
+def _storages_changed(setting, **kwargs):
+    if setting == "STORAGES":
+        _private._wrapped = empty
+
+
 def private_storage():
     """The storage of every private file (a callable, so the field follows the settings)."""
-    return storages["private"]
+    return _private

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
 from marketplace.core.http import safe_next_url
 from marketplace.core.money import format_money
+from marketplace.core.storage import private_file_response
 from postings.markdown import render_markdown
 from postings.models import Posting
 from postings.selectors import posting_get_owned, posting_get_visible
@@ -39,19 +40,10 @@ from .models import Application, Assignment, ReInvite
 from .selectors import EMPLOYER, STAFF, STUDENT
 
 
-def _attachment(field_file, filename: str, content_type: str) -> FileResponse:
-    """A private file, always as a download, never rendered by the browser."""
-    try:
-        handle = field_file.storage.open(field_file.name, "rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("The file is missing.") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=filename, content_type=content_type
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+def _attachment(field_file, filename: str, content_type: str):
+    """A private file, always as a download, never rendered by the browser (streamed, or a
+    short-lived pre-signed URL of the bucket: ``marketplace.core.storage``)."""
+    return private_file_response(field_file, filename, content_type)
 
 
 # --- Applying --------------------------------------------------------------------------------

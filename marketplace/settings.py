@@ -418,6 +418,26 @@ LOGGING = {
 # Workers log through the handler above too (with the task id), not Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Object storage ---------------------------------------------------------------------------
+# With a bucket, every uploaded file lives there (marketplace/core/storage.py); without, on disk.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_S3_FILE_OVERWRITE = False
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+# How a private file is handed out after the permission check: "redirect" to a pre-signed URL
+# valid this many seconds, or "stream" through the web node.
+PRIVATE_FILES_SERVE = env.str("PRIVATE_FILES_SERVE", default="redirect")
+if PRIVATE_FILES_SERVE not in {"redirect", "stream"}:
+    raise ImproperlyConfigured("PRIVATE_FILES_SERVE must be 'redirect' or 'stream'.")
+PRIVATE_FILE_URL_SECONDS = env.int("PRIVATE_FILE_URL_SECONDS", default=60)
+S3_STORAGES = {
+    "default": {"BACKEND": "marketplace.core.storage.PublicS3Storage"},
+    "private": {"BACKEND": "marketplace.core.storage.PrivateS3Storage"},
+}
+
 # --- Metrics and error reports ----------------------------------------------------------------
 # /metrics answers a request with "Authorization: Bearer <METRICS_TOKEN>" or from these networks.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
@@ -509,6 +529,8 @@ CELERY_BEAT_SCHEDULE["postings-moderation-digest"] = {
 # folder next to it); files are only ever sent by a view that checks permission.
 PRIVATE_MEDIA_ROOT = env.str("PRIVATE_MEDIA_ROOT", default="")
 STORAGES["private"] = {"BACKEND": "applications.storage.PrivateFileSystemStorage"}
+if AWS_STORAGE_BUCKET_NAME:  # the bucket instead (Object storage, above)
+    STORAGES.update(S3_STORAGES)
 APPLICATION_COVER_NOTE_MIN = env.int("APPLICATION_COVER_NOTE_MIN", default=50)
 APPLICATION_COVER_NOTE_MAX = env.int("APPLICATION_COVER_NOTE_MAX", default=3000)
 # An offer must be answered within this time (and never later than the work's start).
