@@ -75,6 +75,7 @@ lint: install
 	# Every app; the payment providers strictly (pyproject's override).
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check_migrations
 	DJANGO_ENV=production \
 	DJANGO_SECRET_KEY=lint-only-$$(date +%s)-a-long-random-looking-secret-value-xyz \
 	DJANGO_ALLOWED_HOSTS=example.com \
