@@ -77,9 +77,16 @@ def reconcile() -> int:
     size = settings.RECONCILE_CHUNK_SIZE
     for start in range(0, len(ids), size):
         reconcile_chunk.delay(ids[start : start + size])
+    reconcile_unbooked.delay()
     return new
 
 
 @shared_task(name="payments.reconcile_chunk")
 def reconcile_chunk(funding_ids: list[int]) -> int:
     return services.ledger_reconcile_fundings(funding_ids=funding_ids)
+
+
+@shared_task(name="payments.reconcile_unbooked")
+def reconcile_unbooked() -> int:
+    """Payments captured but never booked, and the chargebacks (the nightly run's last part)."""
+    return services.ledger_reconcile_others()

@@ -29,6 +29,7 @@ QUEUES = ("payments", "email", "sweeps", "default")  # declared in CELERY_TASK_Q
 # Exact task names, then prefixes (``payments.`` is every payments task not listed exactly).
 ROUTES: dict[str, str] = {
     "payments.reconcile_chunk": "sweeps",
+    "payments.reconcile_unbooked": "sweeps",
     "payments.": "payments",
     "notifications.send_email": "email",
     "notifications.send_emails": "email",
@@ -48,6 +49,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "payments.sweep": (240, 300),
     "payments.reconcile": (60, 90),
     "payments.reconcile_chunk": (240, 300),
+    "payments.reconcile_unbooked": (240, 300),
     "notifications.send_email": (60, 90),
     "notifications.send_emails": (120, 150),
     "notifications.send_due_reminders": (120, 150),

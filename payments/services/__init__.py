@@ -40,6 +40,7 @@ from .reconciliation import (
     ledger_reconcile,
     ledger_reconcile_fundings,
     ledger_reconcile_internal,
+    ledger_reconcile_others,
     reconcile_funding_ids,
 )
 from .refunds import (
@@ -78,6 +79,7 @@ __all__ = [
     "ledger_reconcile",
     "ledger_reconcile_fundings",
     "ledger_reconcile_internal",
+    "ledger_reconcile_others",
     "milestone_release",
     "payments_sweep",
     "payout_account_onboarding_url",
