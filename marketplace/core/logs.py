@@ -22,6 +22,7 @@ from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.core.signals import request_finished, request_started
 from django.dispatch import receiver
 
+logger = logging.getLogger(__name__)
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 user_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("user_id", default="")
 task_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", default="")
@@ -86,6 +87,8 @@ def _enter_task(task_id=None, task=None, **kwargs):
         tokens.append(request_id_var.set(getattr(request, "request_id", None) or ""))
         tokens.append(user_id_var.set(getattr(request, "user_id", None) or ""))
     _task_tokens[task_id] = tokens
+    # One line per task start, with the ids above: where a request's work continues.
+    logger.info("task %s started", task.name)
 
 
 @task_postrun.connect(weak=False, dispatch_uid="logs-task-context-end")

@@ -104,7 +104,10 @@ class QueueCollector:
                 conn.ensure_connection(max_retries=1, timeout=2)
                 channel = conn.default_channel
                 for queue in app.conf.task_queues:
-                    declared = channel.queue_declare(queue=queue.name, passive=True)
+                    # Declaring is idempotent (a worker does the same) and answers the size.
+                    declared = channel.queue_declare(
+                        queue=queue.name, durable=True, auto_delete=False
+                    )
                     gauge.add_metric([queue.name], declared.message_count)
         except Exception:  # noqa: BLE001 - a broker that is down shows as missing samples
             logger.warning("queue lengths not available", exc_info=True)

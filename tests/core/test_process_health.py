@@ -30,22 +30,32 @@ def test_worker_health_fails_when_the_broker_is_unreachable():
     previous = conf.broker_url
     conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:
-        with pytest.raises(CommandError, match="broker is unreachable"):
+        started = time.monotonic()
+        # Depending on the transport, the ping fails to connect or hears nothing: both fail.
+        with pytest.raises(CommandError, match="broker is unreachable|no answer within 1s"):
             call_command("worker_health", node="payments@anywhere", timeout=1)
+        assert time.monotonic() - started < 10
     finally:
         conf.broker_url = previous
+        # The ping pooled a connection to the closed port: later sends must not reuse it.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
 
 
-@pytest.mark.django_db
-def test_beat_writes_a_heartbeat_on_each_tick_and_beat_health_reads_it(settings, tmp_path, capsys):
+def test_beat_writes_a_heartbeat_on_each_tick_and_beat_health_reads_it(
+    settings, tmp_path, capsys, monkeypatch
+):
     settings.BEAT_HEARTBEAT_FILE = str(tmp_path / "beat.heartbeat")
     settings.BEAT_HEARTBEAT_MAX_AGE = 60
     with pytest.raises(CommandError, match="no heartbeat"):
         call_command("beat_health")
 
-    scheduler = HeartbeatScheduler(app=celery_app, lazy=True)
-    scheduler.setup_schedule()
-    scheduler.tick()
+    # The database scheduler's own tick (sending what is due) is not what is tested here.
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    monkeypatch.setattr(DatabaseScheduler, "tick", lambda self, *a, **k: 5.0)
+    scheduler = HeartbeatScheduler.__new__(HeartbeatScheduler)
+    assert scheduler.tick() == 5.0
     call_command("beat_health")
     assert "beat: ok" in capsys.readouterr().out
 
