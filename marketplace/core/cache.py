@@ -16,7 +16,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache.backends.redis import RedisCache
-from django_prometheus.cache.metrics import (
+from django_prometheus.cache.metrics import (  # type: ignore[import-untyped]
     django_cache_get_fail_total,
     django_cache_get_total,
     django_cache_hits_total,

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponseRedirect
-from storages.backends.s3 import S3Storage
+from django.http.response import HttpResponseBase
+from storages.backends.s3 import S3Storage  # type: ignore[import-untyped]
 
 
 class PublicS3Storage(S3Storage):
@@ -53,6 +54,7 @@ class PrivateS3Storage(S3Storage):
 def private_file_response(field_file, filename: str, content_type: str):
     """Answer with a private file the caller has already checked the user may read."""
     storage = field_file.storage
+    response: HttpResponseBase
     attachment_url = getattr(storage, "attachment_url", None)
     if attachment_url is not None and settings.PRIVATE_FILES_SERVE == "redirect":
         response = HttpResponseRedirect(
