@@ -44,6 +44,9 @@ def test_readyz_names_an_unreachable_broker(client):
         response = client.get("/readyz")
     finally:
         conf.broker_url = previous
+        # The check pooled a connection to the closed port: later sends must not reuse it.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["broker"]
@@ -104,5 +107,8 @@ def test_readyz_hides_error_details_unless_debug(client, settings):
         shown = client.get("/readyz").json()["checks"]["broker"]
     finally:
         conf.broker_url = previous
+        # The check pooled a connection to the closed port: later sends must not reuse it.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
     assert hidden == "error: OperationalError"
     assert shown.startswith("error: OperationalError: ") and "127.0.0.1:1" in shown
