@@ -83,6 +83,9 @@ def test_a_payments_worker_is_not_held_up_by_a_burst_of_email(not_eager):
                 time.sleep(0.1)
     finally:
         task_prerun.disconnect(dispatch_uid="queues-record")
+        # A worker started with queues= narrows the app's own list of queues to consume from;
+        # later workers in this process must consume from every queue again.
+        celery_app.amqp.queues._consume_from = None
         with celery_app.connection_for_write() as conn:
             waiting = conn.default_channel.queue_purge("email")
     assert ran == ["payments.release_payout"]
