@@ -562,6 +562,11 @@ REMINDER_AUTO_APPROVAL_BEFORE = [
     timedelta(hours=int(h))
     for h in env.list("REMINDER_AUTO_APPROVAL_BEFORE_HOURS", default=["48", "24"])
 ]
+# A funded assignment's student without a ready payout account is reminded once, this long
+# before the first milestone is due.
+REMINDER_PAYOUT_ACCOUNT_BEFORE = timedelta(
+    hours=env.int("REMINDER_PAYOUT_ACCOUNT_BEFORE_HOURS", default=72)
+)
 REMINDER_RATING_BEFORE = timedelta(hours=env.int("REMINDER_RATING_BEFORE_HOURS", default=72))
 APPLICATIONS_SWEEP_BATCH_SIZE = env.int("APPLICATIONS_SWEEP_BATCH_SIZE", default=200)
 for _name, _task in {

@@ -22,6 +22,7 @@ from ..providers import get_provider
 from ..providers.base import CheckoutSession, LineItem, PaymentError
 from .attempts import Account, PaymentRefused, _refused
 from .ledger import ledger_post
+from .payout_accounts import payout_account_reminder_schedule
 from .reconciliation import issue_raise
 from .refunds import cancelled_assignment_refund
 
@@ -363,6 +364,7 @@ def funding_confirm(*, session_id: str) -> Funding | None:
             from applications import services as application_services
 
             application_services.assignment_mark_funded(assignment=assignment, actor=None)
+            payout_account_reminder_schedule(assignment=assignment)
     return funding
 
 

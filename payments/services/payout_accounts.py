@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services as accounts_services
@@ -12,7 +13,7 @@ from applications.models import Assignment
 from marketplace.core import payout_countries
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, NotPermitted, status_move
-from notifications.services import reminder_cancel
+from notifications.services import reminder_cancel, reminder_schedule
 
 from ..models import Payout, PayoutAccount
 from ..providers import get_provider
@@ -145,3 +146,30 @@ def payout_account_sync(*, account_id: str) -> PayoutAccount | None:
             for payout_id in waiting:
                 release_payout.delay_on_commit(payout_id)
     return account
+
+
+def payout_account_reminder_schedule(*, assignment: Assignment) -> None:
+    """A funded assignment whose student cannot be paid yet: one reminder to set up the payout
+    account, ``REMINDER_PAYOUT_ACCOUNT_BEFORE`` before the first milestone is due (at once when
+    that is sooner). Keyed by the student, so a student is reminded once, never again for a
+    later assignment; the account becoming ready cancels it (``payout-account:<id>:`` above)."""
+    account = PayoutAccount.objects.filter(student_id=assignment.student_id).first()
+    if not assignment.is_paid or (account is not None and account.is_ready):
+        return
+    first = assignment.milestones.order_by("due_at", "pk").first()
+    if first is None:
+        return
+    send_at = max(timezone.now(), first.due_at - settings.REMINDER_PAYOUT_ACCOUNT_BEFORE)
+    reminder_schedule(
+        key=f"payout-account:{assignment.student_id}:before-first-due",
+        recipient=assignment.student,
+        kind="reminder.payout_account",
+        title=f"Set up your payout account before “{first.title}” is due",
+        body=(
+            f"Your first milestone of “{assignment.posting.title}” is due soon. With your payout "
+            "account ready, your pay is released as soon as the employer approves the work."
+        ),
+        send_at=send_at,
+        expires_at=first.due_at,
+        link=reverse("payments:payout_account"),
+    )

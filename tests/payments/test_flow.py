@@ -92,7 +92,9 @@ def test_payout_waits_for_the_payout_account_and_is_never_lost(
     assert Notification.objects.filter(
         recipient=assignment.student, kind="payout.account_needed"
     ).exists()
-    reminder = Reminder.objects.get(recipient=assignment.student, kind="reminder.payout_account")
+    reminder = Reminder.objects.get(
+        recipient=assignment.student, key__contains=f":payout:{payout.pk}"
+    )
     # The sweep leaves it alone while the account is missing.
     with on_commit():
         services.payments_sweep()
@@ -135,3 +137,57 @@ def test_cancellation_refunds_what_was_not_released(test_provider, assignment, o
     }
     assert_ledger_clean()
     assert LedgerEntry.objects.filter(transaction_id=f"refund:{refund.pk}").count() == 3
+
+
+def test_the_student_is_reminded_once_to_set_up_payouts_before_the_first_milestone_is_due(
+    test_provider, assignment, on_commit, settings
+):
+    import datetime as dt
+
+    from notifications.services import reminders_send_due
+
+    settings.REMINDER_PAYOUT_ACCOUNT_BEFORE = dt.timedelta(hours=72)
+    fund(assignment, on_commit)
+    first_due = assignment.milestones.order_by("due_at").first().due_at
+    reminder = Reminder.objects.get(recipient=assignment.student, kind="reminder.payout_account")
+    assert reminder.send_at == first_due - dt.timedelta(hours=72)
+    assert reminder.expires_at == first_due
+    assert reminder.link == "/payments/payout-account/"
+
+    # A second funded assignment of the same student does not remind again.
+    second = AssignmentFactory(application__student=assignment.student, milestones=[50000])
+    fund(second, on_commit)
+    assert (
+        Reminder.objects.filter(
+            recipient=assignment.student, kind="reminder.payout_account"
+        ).count()
+        == 1
+    )
+
+    # Sent once when due; a later sweep sends nothing more.
+    with on_commit():
+        assert reminders_send_due(now=reminder.send_at + dt.timedelta(minutes=1)) == 1
+        assert reminders_send_due(now=reminder.send_at + dt.timedelta(hours=1)) == 0
+    notes = Notification.objects.filter(
+        recipient=assignment.student, kind="reminder.payout_account"
+    )
+    assert [n.title for n in notes] == ["Set up your payout account before “Milestone 1” is due"]
+
+
+def test_no_payout_account_reminder_when_the_account_is_ready_or_becomes_ready(
+    test_provider, assignment, on_commit
+):
+    other = AssignmentFactory(milestones=[50000])
+    with on_commit():
+        ready_account(other.student)
+    fund(other, on_commit)
+    assert not Reminder.objects.filter(
+        recipient=other.student, kind="reminder.payout_account"
+    ).exists()
+
+    fund(assignment, on_commit)
+    reminder = Reminder.objects.get(recipient=assignment.student, kind="reminder.payout_account")
+    with on_commit():
+        ready_account(assignment.student)
+    reminder.refresh_from_db()
+    assert reminder.cancelled_at is not None
