@@ -8,7 +8,8 @@ def kind_field_name(kind: str) -> str:
 
 
 class PreferencesForm(forms.Form):
-    """E-mail on or off: altogether, and per kind (in-app notifications are always kept)."""
+    """E-mail on or off: altogether, and per kind (in-app notifications are always kept); only
+    the kinds that people of the user's roles receive (``roles``, None: every kind)."""
 
     email_enabled = forms.BooleanField(
         required=False,
@@ -16,11 +17,11 @@ class PreferencesForm(forms.Form):
         help_text="Switch this off to get no e-mail at all; your inbox still gets everything.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, roles: set[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.groups: list[tuple[str, list[forms.BoundField]]] = []
         self.kind_for_field: dict[str, str] = {}
-        for group, kinds in grouped_kinds():
+        for group, kinds in grouped_kinds(roles):
             bound = []
             for kind, label in kinds:
                 name = kind_field_name(kind)

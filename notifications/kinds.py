@@ -96,12 +96,86 @@ DEADLINE_TITLES: dict[str, str] = {
 
 UNSUBSCRIBE_ALL = "*"
 
+# Who receives each kind, so that the preferences page offers a person only their own kinds
+# (the role names are the accounts app's: this app imports none). Kinds left out reach every role.
+STUDENT, EMPLOYER, STAFF = "student", "employer", "staff"
+ROLES: dict[str, frozenset[str]] = {
+    kind: frozenset(roles)
+    for kind, roles in {
+        "posting.approved": {EMPLOYER},
+        "posting.changes_requested": {EMPLOYER},
+        "posting.rejected": {EMPLOYER},
+        "posting.suspended": {EMPLOYER},
+        "posting.closed": {EMPLOYER},
+        "application.received": {EMPLOYER},
+        "application.shortlisted": {STUDENT},
+        "application.rejected": {STUDENT},
+        "application.closed": {STUDENT},
+        "offer.made": {STUDENT},
+        "offer.accepted": {EMPLOYER},
+        "offer.declined": {EMPLOYER},
+        "offer.expired": {STUDENT, EMPLOYER},
+        "assignment.funded": {STUDENT, EMPLOYER},
+        "assignment.cancelled": {STUDENT, EMPLOYER},
+        "submission.received": {EMPLOYER},
+        "revision.requested": {STUDENT},
+        "milestone.approved": {STUDENT, EMPLOYER},
+        "dispute.opened": {STUDENT, EMPLOYER, STAFF},
+        "dispute.resolved": {STUDENT, EMPLOYER},
+        "message.received": {STUDENT, EMPLOYER},
+        "rating.received": {STUDENT, EMPLOYER},
+        "invitation.received": {STUDENT},
+        "payout.paid": {STUDENT},
+        "payout.failed": {STUDENT},
+        "payout.account_needed": {STUDENT},
+        "payout.reversed": {STUDENT},
+        "payments.refunded": {EMPLOYER},
+        "payments.chargeback": {EMPLOYER, STAFF},
+        "payments.issue": {STAFF},
+        "reminder.application_deadline": {EMPLOYER},
+        "reminder.offer_due": {STUDENT},
+        "reminder.funding_pending": {EMPLOYER},
+        "reminder.milestone_due": {STUDENT},
+        "reminder.milestone_overdue": {STUDENT, EMPLOYER},
+        "reminder.auto_approval": {EMPLOYER},
+        "reminder.payout_account": {STUDENT},
+        "reminder.rating_window": {STUDENT, EMPLOYER},
+        "digest.saved_search": {STUDENT},
+        "moderation.waiting": {STAFF},
+        "credential.issued": {STUDENT},
+        "credit.signed_off": {STUDENT},
+        "credit.declined": {STUDENT},
+    }.items()
+}
 
-def grouped_kinds() -> list[tuple[str, list[tuple[str, str]]]]:
-    """``[(group label, [(kind, label), ...]), ...]`` covering every kind exactly once."""
+
+def roles_of(user) -> set[str] | None:
+    """The roles a user receives notifications in (``None`` when they have none: show all)."""
+    roles = {
+        role
+        for role, has in (
+            (STUDENT, getattr(user, "is_student", False)),
+            (EMPLOYER, getattr(user, "is_employer", False)),
+            (STAFF, getattr(user, "is_staff", False)),
+        )
+        if has
+    }
+    return roles or None
+
+
+def kinds_for_roles(roles: set[str] | None) -> dict[str, str]:
+    """``KINDS`` narrowed to what a person with these roles can receive (``None``: all)."""
+    if roles is None:
+        return dict(KINDS)
+    return {kind: label for kind, label in KINDS.items() if ROLES.get(kind, roles) & roles}
+
+
+def grouped_kinds(roles: set[str] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``[(group label, [(kind, label), ...]), ...]`` covering every kind (of these roles)
+    exactly once; empty groups are left out."""
     groups: list[tuple[str, list[tuple[str, str]]]] = [(label, []) for label, _ in GROUPS]
     other: list[tuple[str, str]] = []
-    for kind, label in KINDS.items():
+    for kind, label in kinds_for_roles(roles).items():
         prefix = kind.split(".", 1)[0]
         for index, (_, prefixes) in enumerate(GROUPS):
             if prefix in prefixes:

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .kinds import grouped_kinds
+from .kinds import grouped_kinds, roles_of
 from .models import Notification, NotificationSettings, Reminder
 
 INBOX_PAGE_SIZE = 25
@@ -42,7 +42,7 @@ def email_preferences(*, user) -> tuple[bool, list[tuple[str, list[tuple[str, st
     muted = set(prefs.email_muted_kinds) if prefs else set()
     return enabled, [
         (group, [(kind, label, kind not in muted) for kind, label in kinds])
-        for group, kinds in grouped_kinds()
+        for group, kinds in grouped_kinds(roles_of(user))
     ]
 
 

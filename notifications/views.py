@@ -23,7 +23,7 @@ from marketplace.core.links import absolute
 from . import selectors, services
 from .calendar import events_for, render_ics
 from .forms import PreferencesForm, kind_field_name
-from .kinds import KINDS, UNSUBSCRIBE_ALL
+from .kinds import KINDS, UNSUBSCRIBE_ALL, roles_of
 from .tokens import unsubscribe_token_read
 
 
@@ -114,7 +114,7 @@ def preferences(request):
     for _group, kinds in groups:
         for kind, _label, on in kinds:
             initial[kind_field_name(kind)] = on
-    form = PreferencesForm(request.POST or None, initial=initial)
+    form = PreferencesForm(request.POST or None, initial=initial, roles=roles_of(request.user))
     if request.method == "POST" and form.is_valid():
         services.notification_preferences_update(
             user=request.user,

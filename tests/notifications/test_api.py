@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from notifications.kinds import KINDS
+from notifications.kinds import KINDS, kinds_for_roles
 from notifications.models import Notification, NotificationSettings
 from tests.factories import UserFactory
 from tests.notifications.factories import NotificationFactory
@@ -81,7 +81,9 @@ def test_another_users_notification_is_404(api):
 def test_preferences_get_and_partial_patch(api, user):
     data = api.get("/api/v1/notifications/preferences/").json()
     assert data["email_enabled"] is True
-    assert {k["kind"] for k in data["kinds"]} == set(KINDS)
+    # The kinds a student receives (the user is a student), and no employer's or staff's.
+    assert {k["kind"] for k in data["kinds"]} == set(kinds_for_roles({"student"}))
+    assert "posting.approved" not in {k["kind"] for k in data["kinds"]}
     assert all(k["email"] for k in data["kinds"])
     response = api.patch(
         "/api/v1/notifications/preferences/",

@@ -10,7 +10,7 @@ from django.urls import reverse
 from marketplace.core.models import AuditLog
 from notifications import services
 from notifications.forms import kind_field_name
-from notifications.kinds import KINDS
+from notifications.kinds import KINDS, ROLES, kinds_for_roles
 from notifications.models import Notification, NotificationSettings
 from notifications.tokens import unsubscribe_token
 from tests.factories import UserFactory
@@ -44,17 +44,54 @@ def _site_path(url: str, settings) -> str:
 # --- The preferences page ---------------------------------------------------------------------
 
 
-def test_preferences_page_lists_every_kind_checked_by_default(client):
-    client.force_login(UserFactory())
+def test_preferences_page_lists_the_students_kinds_checked_by_default(client):
+    client.force_login(UserFactory())  # a student
     response = client.get(reverse("notifications:preferences"))
     html = response.content.decode()
     assert response.status_code == 200
-    for kind, label in KINDS.items():
+    student_kinds = kinds_for_roles({"student"})
+    for kind, label in student_kinds.items():
         assert f'name="{kind_field_name(kind)}"' in html
         assert label in html
     form = response.context["form"]
-    assert all(form.initial[kind_field_name(kind)] for kind in KINDS)
+    assert all(form.initial[kind_field_name(kind)] for kind in student_kinds)
     assert form.initial["email_enabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        (
+            "student",
+            ["You received an offer", "A payout was paid", "New postings for your saved searches"],
+            ["Your posting was approved", "New application on your posting", "(staff)"],
+        ),
+        (
+            "employer",
+            ["Your posting was approved", "New application on your posting", "A refund was made"],
+            ["You received an offer", "A payout was paid", "saved searches", "(staff)"],
+        ),
+    ],
+)
+def test_preferences_show_only_the_kinds_of_the_users_role(client, role, shown, hidden):
+    client.force_login(UserFactory(role=role))
+    html = client.get(reverse("notifications:preferences")).content.decode()
+    for label in shown:
+        assert label in html, label
+    for label in hidden:
+        assert label not in html, label
+    assert "<legend>Saved searches</legend>" in html if role == "student" else True
+    assert "<legend>Moderation</legend>" not in html
+
+
+def test_staff_see_the_staff_kinds():
+    assert set(kinds_for_roles({"staff"})) >= {"moderation.waiting", "payments.issue"}
+    assert "offer.made" not in kinds_for_roles({"staff"})
+
+
+def test_every_kind_reaches_some_role_and_every_role_is_known():
+    assert set(ROLES) == set(KINDS)
+    assert set().union(*ROLES.values()) == {"student", "employer", "staff"}
 
 
 def test_saving_preferences_switches_kinds_off_and_on(client):
