@@ -310,7 +310,9 @@ class Refund(_Attempted):
 
     @property
     def idempotency_key(self) -> str:
-        return f"{settings.PAYMENTS_IDEMPOTENCY_NAMESPACE}:refund:{self.pk}"
+        """The key of the current attempt: like a payout's, one per attempt (Stripe replays a
+        key's first answer, errors included), and a later attempt looks for an earlier refund."""
+        return f"{settings.PAYMENTS_IDEMPOTENCY_NAMESPACE}:refund:{self.pk}:{self.attempt_serial}"
 
 
 class LedgerEntry(models.Model):

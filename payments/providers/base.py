@@ -260,6 +260,10 @@ class PaymentProvider(ABC):
     @abstractmethod
     def refund_retrieve(self, refund_id: str) -> RefundResult: ...
 
+    @abstractmethod
+    def refunds_list(self, *, payment_intent_id: str) -> list[RefundResult]:
+        """Every refund of the payment, newest first (a retry looks for an earlier attempt's)."""
+
     # --- Disputes (chargebacks) -----------------------------------------------------------------
     @abstractmethod
     def dispute_retrieve(self, dispute_id: str) -> Dispute: ...

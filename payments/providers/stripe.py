@@ -19,6 +19,7 @@ from stripe.params import (
     AccountCreateParams,
     AccountLinkCreateParams,
     RefundCreateParams,
+    RefundListParams,
     TransferCreateParams,
     TransferListParams,
 )
@@ -449,6 +450,17 @@ class StripeProvider(PaymentProvider):
     def refund_retrieve(self, refund_id: str) -> RefundResult:
         refund = self._call("refund retrieve", self.client.v1.refunds.retrieve, refund_id)
         return self._refund(_dict(refund))
+
+    def refunds_list(self, *, payment_intent_id: str) -> list[RefundResult]:
+        page = self._call(
+            "refund list",
+            self.client.v1.refunds.list,
+            RefundListParams(payment_intent=payment_intent_id, limit=100),
+        )
+        try:
+            return [self._refund(_dict(item)) for item in page.auto_paging_iter()]
+        except stripe.StripeError as exc:
+            raise _translate(exc, "refund list") from exc
 
     # --- Events --------------------------------------------------------------------------------
     def event_parse(self, *, payload: bytes, signature: str) -> ProviderEvent:

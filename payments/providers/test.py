@@ -372,8 +372,7 @@ class TestProvider(PaymentProvider):
         metadata: dict[str, str],
         idempotency_key: str,
     ) -> RefundResult:
-        if not _model().objects.filter(pk=_key_id(idempotency_key)).exists():
-            _maybe_fail()
+        _fail_once_per_key(idempotency_key)
         data = _idempotent(
             idempotency_key,
             "refund",
@@ -390,6 +389,10 @@ class TestProvider(PaymentProvider):
 
     def refund_retrieve(self, refund_id: str) -> RefundResult:
         return self._refund(_get("refund", refund_id))
+
+    def refunds_list(self, *, payment_intent_id: str) -> list[RefundResult]:
+        rows = _model().objects.filter(kind="refund", data__payment_intent=payment_intent_id)
+        return [self._refund(row.data) for row in rows]
 
     def dispute_retrieve(self, dispute_id: str) -> Dispute:
         """Test mode has no card networks: no payment is ever disputed."""

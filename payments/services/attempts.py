@@ -8,9 +8,10 @@ it again.
 
 The provider saves the first answer to a key for 24 hours and replays it, a 500 or a refusal
 included, so a retry with the same key could never succeed. Each attempt therefore has its own
-key (``<namespace>:payout:<id>:<attempt>``), and every attempt after the first looks for what an
-earlier one may have done (the transfer, by transfer group and metadata) before creating
-anything: a lost answer or a killed worker never pays twice.
+key (``<namespace>:payout:<id>:<attempt>``, ``<namespace>:refund:<id>:<attempt>``), and every
+attempt after the first looks for what an earlier one may have done (the transfer, by transfer
+group and metadata; the refund, among the payment intent's refunds by metadata) before creating
+anything: a lost answer or a killed worker never pays or refunds twice.
 
 What a refusal means (``error_outcome``):
 

@@ -167,7 +167,9 @@ def _funding_differences(provider, funding: Funding) -> list[str]:
                     f"{'unknown' if fee is None else fee.fee}, we booked {funding.stripe_fee}"
                 )
         for refund in funding.refunds.all():
-            if refund.refund_id:
+            # A refund being attempted (again, after staff retried one Stripe failed) is not
+            # settled yet: its attempt records what Stripe says.
+            if refund.refund_id and refund.status in AGREEING:
                 remote = provider.refund_retrieve(refund.refund_id)
                 if remote.amount != refund.amount or remote.status not in AGREEING.get(
                     refund.status, ()

@@ -201,28 +201,46 @@ def refund_execute(*, refund_id: int) -> Refund:
             status_move(refund, Refund.Status.PROCESSING, "refund")
         refund.processing_since = now
         refund.attempts += 1
+        refund.attempt_serial += 1
         refund.first_attempt_at = refund.first_attempt_at or now
         refund.save(
             update_fields=[
                 "status",
                 "processing_since",
                 "attempts",
+                "attempt_serial",
                 "first_attempt_at",
                 "updated_at",
             ]
         )
         funding = refund.funding
     try:
-        result = get_provider().refund_create(
-            payment_intent_id=funding.payment_intent_id or "",
-            amount=refund.amount,
-            currency=refund.currency,
-            metadata={"refund_id": str(refund.pk), "assignment_id": str(refund.assignment_id)},
-            idempotency_key=refund.idempotency_key,
-        )
+        # Each attempt has its own key (a used key replays its first answer, a 500 included);
+        # a later one first looks for the refund an earlier one may have made.
+        result = _find_refund(refund, funding) if refund.attempt_serial > 1 else None
+        if result is None:
+            result = get_provider().refund_create(
+                payment_intent_id=funding.payment_intent_id or "",
+                amount=refund.amount,
+                currency=refund.currency,
+                metadata={
+                    "refund_id": str(refund.pk),
+                    "assignment_id": str(refund.assignment_id),
+                },
+                idempotency_key=refund.idempotency_key,
+            )
     except PaymentError as exc:
         return _refund_attempt_failed(refund_id=refund_id, error=exc)
-    return refund_record(refund_id=refund.pk, result=result)
+    return refund_record(refund_id=refund.pk, result=result, answer=True)
+
+
+def _find_refund(refund: Refund, funding: Funding) -> RefundResult | None:
+    """The refund an earlier attempt made on the payment (its answer lost, or the worker killed
+    after the call). A failed or cancelled one gave the money back: the retry makes a new one."""
+    for found in get_provider().refunds_list(payment_intent_id=funding.payment_intent_id or ""):
+        if found.metadata.get("refund_id") == str(refund.pk) and found.status not in _FAILED:
+            return found
+    return None
 
 
 def _refund_attempt_failed(*, refund_id: int, error: PaymentError) -> Refund:
@@ -265,16 +283,27 @@ _WAITING = ("pending", "requires_action")
 _FAILED = ("failed", "canceled")
 
 
-def refund_record(*, refund_id: int, result: RefundResult) -> Refund:
-    """Record what Stripe says about a refund (its answer to the create call, or a re-fetch).
+def refund_record(*, refund_id: int, result: RefundResult, answer: bool = False) -> Refund:
+    """Record what Stripe says about a refund: the current attempt's own ``answer`` (the create
+    call's, or the refund it found), or a re-fetch after an event or the sweep's re-check.
 
     Only ``succeeded`` books the refund and tells the employer. ``pending``/``requires_action``
     leave it waiting for the bank (no booking, no message, re-checked later); ``failed`` and
     ``canceled`` fail it and raise an issue for staff, also after it had succeeded.
+
+    While an attempt is under way (pending, processing) the row follows no Stripe refund yet, or
+    still names one Stripe failed before staff retried it: a re-fetched failure then is about
+    an earlier refund (its money is back, the attempt makes or finds another) and changes
+    nothing; any other re-fetched refund of ours becomes the one the row follows.
     """
     with transaction.atomic():
         refund = Refund.objects.select_for_update().select_related("funding").get(pk=refund_id)
-        if result.amount != refund.amount or (refund.refund_id and refund.refund_id != result.id):
+        attempting = refund.status in (Refund.Status.PENDING, Refund.Status.PROCESSING)
+        if attempting and not answer and result.status in _FAILED:
+            audit(action="refund.earlier_failure_ignored", target=refund, provider_refund=result.id)
+            return refund
+        followed = None if attempting else refund.refund_id
+        if result.amount != refund.amount or (followed and followed != result.id):
             issue_raise(
                 key=f"refund:{result.id}:mismatch",
                 kind="refund_mismatch",

@@ -595,6 +595,8 @@ class StripeStandIn:
                 return self._get(self.state.balance_transactions, match[1], "balance_transaction")
             if m == "POST" and p == "/v1/refunds":
                 return self._refund_create(r.params)
+            if m == "GET" and p == "/v1/refunds":
+                return self._refunds_list(r.params)
             if m == "GET" and (match := re.fullmatch(r"/v1/refunds/(\w+)", p)):
                 return self._get(self.state.refunds, match[1], "refund")
         return 404, {"error": {"type": "invalid_request_error", "message": f"No route {m} {p}"}}
@@ -773,6 +775,15 @@ class StripeStandIn:
             if status != 200:
                 raise ValueError(body["error"]["message"])
             return json.loads(json.dumps(self.state.transfers[transfer_id]))
+
+    def _refunds_list(self, params: dict) -> tuple[int, dict]:
+        """``GET /v1/refunds``, newest first, narrowed by ``payment_intent`` or ``charge``."""
+        data = [
+            dict(r)
+            for r in reversed(self.state.refunds.values())  # made in this order
+            if all(r[k] == params[k] for k in ("payment_intent", "charge") if k in params)
+        ]
+        return 200, {"object": "list", "url": "/v1/refunds", "has_more": False, "data": data}
 
     def _refund_create(self, params: dict) -> tuple[int, dict]:
         intent = self.state.intents.get(params.get("payment_intent"))

@@ -130,7 +130,7 @@ def test_the_whole_flow_sends_the_right_parameters_and_idempotency_keys(
     refund.refresh_from_db()
     assert refund.status == Refund.Status.SUCCEEDED
     (refund_call,) = stripe_api.calls("POST", "/v1/refunds")
-    assert refund_call.idempotency_key == f"test:refund:{refund.pk}"
+    assert refund_call.idempotency_key == f"test:refund:{refund.pk}:1"
     assert refund_call.params["payment_intent"] == funding.payment_intent_id
     assert refund_call.params["amount"] == "33000"
     assert balances(assignment)["refunds"] == 33000
