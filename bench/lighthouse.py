@@ -1,6 +1,6 @@
 """Lighthouse scores (phone profile) of the home page, the postings list and a posting page.
 
-    npm install --prefix bench lighthouse      # once; bench/node_modules is not in git
+    npm ci --prefix bench                      # once: the locked Lighthouse (bench/package*.json)
     make run PORT=8765                         # the site with its demo data, in another terminal
     .venv/bin/python bench/lighthouse.py [--base-url http://127.0.0.1:8765] [--out FILE]
 
@@ -31,7 +31,7 @@ def lighthouse_binary() -> str:
     local = HERE / "node_modules" / ".bin" / "lighthouse"
     if local.exists():
         return str(local)
-    sys.exit("Lighthouse is missing: run `npm install --prefix bench lighthouse` first.")
+    sys.exit("Lighthouse is missing: run `npm ci --prefix bench` first.")
 
 
 def first_posting_url(base_url: str) -> str:
