@@ -23,7 +23,7 @@ from marketplace.core.errors import AlreadyExists, NotPermitted
 from postings.selectors import posting_get_visible
 
 from . import selectors, services
-from .models import Application, Message, Milestone, Rating, Submission
+from .models import Application, Assignment, Message, Milestone, Rating, Submission
 from .serializers import (
     ApplicationCreateSerializer,
     ApplicationOfferSerializer,
@@ -66,7 +66,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     filterset_fields = ["status", "posting"]
 
     def get_queryset(self):
-        return selectors.applications_visible(self.request.user).select_related("assignment")
+        return Application.objects.visible_to(self.request.user).select_related(
+            "posting__employer", "student", "assignment"
+        )
 
     def _done(self, application):
         application.refresh_from_db()
@@ -149,7 +151,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def accept(self, request, pk=None):
         application = self.get_object()
         assignment = services.application_accept(application=application, actor=request.user)
-        assignment = selectors.assignments_visible(request.user).get(pk=assignment.pk)
+        assignment = _assignments_visible(request.user).get(pk=assignment.pk)
         return Response(AssignmentSerializer(assignment).data)
 
     @extend_schema(request=None, responses=ApplicationSerializer)
@@ -159,6 +161,10 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return self._done(services.application_decline(application=application, actor=request.user))
 
 
+def _assignments_visible(user):
+    return Assignment.objects.visible_to(user).select_related("posting__employer", "student")
+
+
 @extend_schema(tags=["assignments"])
 class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AssignmentSerializer
@@ -166,9 +172,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     filterset_fields = ["status", "posting"]
 
     def get_queryset(self):
-        return selectors.assignments_visible(self.request.user).prefetch_related(
-            "milestones__dispute"
-        )
+        return _assignments_visible(self.request.user).prefetch_related("milestones__dispute")
 
     @extend_schema(
         request=None,
@@ -191,7 +195,7 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_queryset(self):
         return Milestone.objects.filter(
-            assignment__in=selectors.assignments_visible(self.request.user)
+            assignment__in=Assignment.objects.visible_to(self.request.user)
         ).select_related("dispute")
 
     def _done(self, milestone):
@@ -281,7 +285,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         return Submission.objects.filter(
-            milestone__assignment__in=selectors.assignments_visible(self.request.user)
+            milestone__assignment__in=Assignment.objects.visible_to(self.request.user)
         ).prefetch_related("files")
 
 
@@ -320,7 +324,7 @@ class RatingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Gen
         own = _own_direction(user)
         if own:
             visible |= Q(direction=own)
-        return Rating.objects.filter(visible, assignment__in=selectors.assignments_visible(user))
+        return Rating.objects.filter(visible, assignment__in=Assignment.objects.visible_to(user))
 
     @extend_schema(request=RatingCreateSerializer, responses={201: RatingSerializer})
     def create(self, request):
@@ -357,15 +361,10 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Ge
 
     def get_queryset(self):
         user = self.request.user
-        visible = Q(application__in=selectors.applications_visible(user).values("pk"))
-        if getattr(user, "is_staff", False):
-            # Staff read the thread of an assignment with a dispute.
-            visible |= Q(
-                application__in=Application.objects.filter(
-                    assignment__milestones__dispute__isnull=False
-                ).values("pk")
-            )
-        qs = Message.objects.filter(visible).select_related("sender")
+        # Staff read the thread of an assignment with a dispute (part of ``visible_to``).
+        qs = Message.objects.filter(
+            application__in=Application.objects.visible_to(user).values("pk")
+        ).select_related("sender")
         application = self.request.query_params.get("application")
         if application:
             qs = qs.filter(application_id=application if application.isdigit() else 0)

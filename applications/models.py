@@ -26,8 +26,10 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import Employer
+from accounts.selectors import employer_for_user
 from postings.models import Posting
 
 from .storage import private_storage
@@ -47,7 +49,31 @@ def submission_file_upload_to(instance, filename: str) -> str:
     return _private_name(f"submissions/{instance.submission.milestone_id}", filename)
 
 
-class ApplicationQuerySet(models.QuerySet):
+class VisibleToQuerySet(models.QuerySet):
+    """The visibility rule of this app's objects, in one place: a student sees their own rows,
+    the members of the posting's employer see the employer's rows, and staff (whatever their own
+    role) also see the rows with a dispute: the same objects their pages show them. For anyone
+    else a row does not exist (the pages and the API answer 404, so existence never leaks)."""
+
+    # How a Dispute reaches a row of this model (``Dispute.objects.filter(<path>=row)``).
+    dispute_path: str
+
+    def visible_to(self, user):
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        own = Q(pk__in=[])
+        if user.is_student:
+            own = Q(student=user)
+        elif (org := employer_for_user(user)) is not None:
+            own = Q(posting__employer=org)
+        if user.is_staff:
+            own |= Q(Exists(Dispute.objects.filter(**{self.dispute_path: OuterRef("pk")})))
+        return self.filter(own)
+
+
+class ApplicationQuerySet(VisibleToQuerySet):
+    dispute_path = "milestone__assignment__application"
+
     def offers_due(self, now):
         """Offers whose answer deadline has passed (the sweep; index ``application_offer_due``)."""
         return self.filter(status=Application.Status.OFFERED, offer_expires_at__lte=now)
@@ -141,7 +167,9 @@ class Application(models.Model):
         return self.status in self.OPEN
 
 
-class AssignmentQuerySet(models.QuerySet):
+class AssignmentQuerySet(VisibleToQuerySet):
+    dispute_path = "milestone__assignment"
+
     def funding_due(self, now):
         """Paid assignments not funded by their deadline (index ``assignment_funding_due``)."""
         return self.filter(status=Assignment.Status.AWAITING_FUNDING, funding_due_at__lte=now)

@@ -2,7 +2,9 @@
 
 Visibility rule for every object of this app: the student it belongs to and the members of the
 posting's employer see it; staff see the thread and the deliverables of an assignment that has
-(or had) a dispute. For anyone else it does not exist (404), so existence never leaks.
+(or had) a dispute. For anyone else it does not exist (404), so existence never leaks. Lists
+filter with ``visible_to(user)`` (``applications.models.VisibleToQuerySet``); one object's
+``*_role`` below says which of those sides the user is.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import TYPE_CHECKING
 from django.db.models import (
     Avg,
     Count,
-    Exists,
     F,
     IntegerField,
     Min,
@@ -359,43 +360,6 @@ def applications_for_student(user: User) -> QuerySet[Application]:
     )
 
 
-def _visible(qs: QuerySet, user, *, student: str, employer: str, disputed: Exists) -> QuerySet:
-    """A student's own rows, an employer's rows, and for staff (whatever their own role) the
-    rows with a dispute: the same objects their pages show them."""
-    if not _authenticated(user):
-        return qs.none()
-    own = Q(pk__in=[])
-    if user.is_student:
-        own = Q(**{student: user})
-    elif (org := employer_for_user(user)) is not None:
-        own = Q(**{employer: org})
-    if user.is_staff:
-        own |= Q(disputed)
-    return qs.filter(own)
-
-
-def applications_visible(user) -> QuerySet[Application]:
-    """For the API's lists: a student's own applications, an employer's applicants, staff the
-    disputed ones."""
-    return _visible(
-        Application.objects.select_related("posting__employer", "student"),
-        user,
-        student="student",
-        employer="posting__employer",
-        disputed=Exists(Dispute.objects.filter(milestone__assignment__application=OuterRef("pk"))),
-    )
-
-
-def assignments_visible(user) -> QuerySet[Assignment]:
-    return _visible(
-        Assignment.objects.select_related("posting__employer", "student"),
-        user,
-        student="student",
-        employer="posting__employer",
-        disputed=Exists(Dispute.objects.filter(milestone__assignment=OuterRef("pk"))),
-    )
-
-
 def _next_due():
     return Min(
         "milestones__due_at",
@@ -406,7 +370,12 @@ def _next_due():
 
 
 def assignments_list_for(user) -> QuerySet[Assignment]:
-    return assignments_visible(user).annotate(next_due_at=_next_due()).order_by("-created_at")
+    return (
+        Assignment.objects.visible_to(user)
+        .select_related("posting__employer", "student")
+        .annotate(next_due_at=_next_due())
+        .order_by("-created_at")
+    )
 
 
 # --- Money figures ---------------------------------------------------------------------------

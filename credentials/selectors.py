@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from applications.models import Assignment, Submission
-from applications.selectors import assignments_visible
 
 from . import documents, keys
 from .identity import SITE_NAME, SUPERVISOR_SALT, canonical
@@ -36,7 +35,7 @@ def credit_work_in_progress(user) -> list[Assignment]:
     """The student's academic-credit assignments not yet completed: a supervisor can be named
     before the work is approved (the link goes out on approval)."""
     return list(
-        assignments_visible(user)
+        Assignment.objects.visible_to(user)
         .filter(
             student=user,
             amount=0,

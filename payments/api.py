@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
-from applications.selectors import assignments_visible
+from applications.models import Assignment
 from marketplace.core.errors import NotPermitted
 
 from . import selectors, services
@@ -119,7 +119,7 @@ class FundingStart(APIView):
         # Only an assignment the user may see: for anyone else it does not exist (404, as
         # for a missing one; a 403 told outsiders which ids exist).
         assignment = get_object_or_404(
-            assignments_visible(request.user).select_related("posting"), pk=assignment_pk
+            Assignment.objects.visible_to(request.user).select_related("posting"), pk=assignment_pk
         )
         funding = services.funding_start(
             assignment=assignment,

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Employer
+from accounts.selectors import employer_for_user
 
 from .markdown import render_markdown
 
@@ -66,6 +67,26 @@ class PostingQuerySet(models.QuerySet):
         """Published with the application deadline ahead (``Posting.application_refusal`` is
         the same rule for one posting, with the seats)."""
         return self.published().filter(application_deadline__gt=now or timezone.now())
+
+    def visible_to(self, user) -> "PostingQuerySet":
+        """The postings ``user`` may open, the one rule for pages and the API.
+
+        Published postings are public, and so are closed ones that were public until they
+        closed (their deadline passed, their seats filled, their employer closed them): a student
+        follows the link of an old application, and the pages show them read-only. Drafts,
+        postings in review, suspended, rejected or removed ones, and postings closed before they
+        were published or while suspended (a suspension's reason stays in ``moderation_reason``;
+        publishing clears it) are seen only by the owning employer's members and by staff.
+        """
+        if getattr(user, "is_authenticated", False) and user.is_staff:
+            return self.all()
+        rule = models.Q(status=Posting.Status.PUBLISHED) | models.Q(
+            status=Posting.Status.CLOSED, published_at__isnull=False, moderation_reason=""
+        )
+        # Students and visitors: no membership query needed.
+        if getattr(user, "is_employer", False) and (org := employer_for_user(user)) is not None:
+            rule |= models.Q(employer=org)
+        return self.filter(rule)
 
 
 class Posting(models.Model):

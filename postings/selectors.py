@@ -10,7 +10,7 @@ from django.http import Http404
 from accounts.models import User
 from accounts.selectors import employer_for_user, is_member
 
-from .models import Posting, SavedSearch
+from .models import Posting, PostingQuerySet, SavedSearch
 
 
 def postings_public() -> QuerySet[Posting]:
@@ -63,47 +63,16 @@ def posting_is_member(*, posting: Posting, user: User | None) -> bool:
     return is_member(user, posting.employer_id)
 
 
-def posting_was_closed_in_public(posting: Posting) -> bool:
-    """A closed posting that students could see until it closed (its deadline passed, its seats
-    filled, its employer closed it), as opposed to one withdrawn before it was ever published
-    (no ``published_at``) or closed while suspended (a suspension's reason stays in
-    ``moderation_reason``; publishing clears it)."""
-    return (
-        posting.status == Posting.Status.CLOSED
-        and posting.published_at is not None
-        and not posting.moderation_reason
-    )
-
-
-def posting_can_view(*, posting: Posting, user: User | None) -> bool:
-    # Closed postings stay readable (a student follows the link of an old application); the
-    # pages show them read-only. Lists hold published postings only (``postings_public``).
-    if posting.status == Posting.Status.PUBLISHED or posting_was_closed_in_public(posting):
-        return True
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.is_staff) or posting_is_member(posting=posting, user=user)
-
-
 def posting_get_visible(
-    *, pk: int, user: User | None, queryset: QuerySet[Posting] | None = None
+    *, pk: int, user: User | None, queryset: PostingQuerySet | None = None
 ) -> Posting:
-    """The posting if ``user`` may see it, else Http404.
-
-    Published postings are public, and so are closed ones that were public until they closed
-    (read-only: nobody can apply). Drafts, postings in review, suspended, rejected or removed
-    ones, and postings closed before they were published or while suspended, are seen only by
-    the owning employer's members and by staff: for anyone else they do not exist (404, not
-    403, so that their existence does not leak).
-    """
+    """The posting if ``user`` may see it (``PostingQuerySet.visible_to``), else Http404: for
+    anyone else a posting does not exist (404, not 403, so that its existence does not leak)."""
+    base = queryset if queryset is not None else Posting.objects.select_related("employer")
     try:
-        base = queryset if queryset is not None else Posting.objects.select_related("employer")
-        posting = base.get(pk=pk)
+        return base.visible_to(user).get(pk=pk)
     except (Posting.DoesNotExist, ValueError, TypeError):
         raise Http404("No such posting.") from None
-    if not posting_can_view(posting=posting, user=user):
-        raise Http404("No such posting.")
-    return posting
 
 
 def posting_get_owned(*, pk: int, user: User) -> Posting:
