@@ -19,6 +19,7 @@ from marketplace.core.errors import DomainError, NotPermitted
 
 from .authentication import PREFIX_LENGTH, token_hash, token_key_new
 from .models import ApiToken, Employer, Invitation, Membership, StudentProfile, User
+from .selectors import is_member, is_owner
 
 USER_FIELDS = ("full_name", "time_zone")
 PROFILE_FIELDS = (
@@ -182,7 +183,7 @@ def student_payout_country_set(*, user: User, country: str) -> StudentProfile:
 def employer_update(*, employer: Employer, actor: User, **fields: Any) -> Employer:
     """Members edit their organisation's public details; ``verified`` is not among them."""
     _only(fields, EMPLOYER_FIELDS, "An organisation")
-    if not employer.memberships.filter(user=actor).exists():
+    if not is_member(actor, employer.pk):
         raise NotPermitted("Only members of this organisation can edit it.")
     for name, value in fields.items():
         setattr(employer, name, value)
@@ -230,7 +231,7 @@ def invitation_create(
     Inviting the same address again while an invitation is open sends that invitation again
     instead of piling up links.
     """
-    if not employer.memberships.filter(user=actor, role=Membership.Role.OWNER).exists():
+    if not is_owner(user=actor, employer=employer):
         raise NotPermitted("Only an owner of the organisation can invite colleagues.")
     email = email.strip().lower()
     if employer.memberships.filter(user__email__iexact=email).exists():

@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import employer_members
 from applications.models import Assignment
 from applications.selectors import ratings_visible
 from marketplace.core.audit import audit
@@ -321,13 +320,13 @@ def _notify_decision(assignment: Assignment, sign_off: SupervisorSignOff) -> Non
         dedupe_key=f"{key}:student",
         link=reverse("credentials:mine"),
     )
-    for membership in employer_members(assignment.posting.employer):
+    for member in User.objects.members_of(assignment.posting.employer_id):
         notify(
-            recipient=membership.user,
+            recipient=member,
             kind=kind,
             title=headline,
             body=body,
-            dedupe_key=f"{key}:u{membership.user_id}",
+            dedupe_key=f"{key}:u{member.pk}",
             link=reverse("applications:assignment", args=[assignment.pk]),
         )
 

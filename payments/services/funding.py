@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.selectors import employer_for_user
+from accounts.selectors import employer_for_user, is_member
 from applications.models import Assignment
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, status_move
@@ -39,9 +39,9 @@ def funding_start(
     ``amount``/``currency``, when given (the API), must be exactly the quote's total and the
     assignment's currency. Calling it again while a session is open returns that session.
     """
-    employer = employer_for_user(actor)
-    if employer is None or employer.pk != assignment.posting.employer_id:
+    if not is_member(actor, assignment.posting.employer_id):
         raise NotPermitted("Only the employer of this assignment can fund it.")
+    employer = employer_for_user(actor)  # the one is_member just read (cached on the user)
     quote = selectors.funding_quote(assignment=assignment)
     if currency is not None and currency.upper() != assignment.currency:
         raise DomainError(
