@@ -6,8 +6,8 @@ anyone else an object is a 404. A move the actor may not make is a 403, a move t
 not allow a 409, with the one error format ``{"message", "code", "fields"}``.
 """
 
+from django.conf import settings
 from django.db.models import Q
-from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -18,7 +18,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
-from marketplace.core.api import CursorPagination
+from marketplace.core.api import CursorPagination, DownloadNegotiation
 from marketplace.core.errors import AlreadyExists, NotPermitted
 from postings.selectors import posting_get_visible
 
@@ -41,7 +41,8 @@ from .serializers import (
     ThreadMessageCreateSerializer,
     ThreadMessageSerializer,
 )
-from .views import _attachment
+from .uploads import content_types_of
+from .views import _attachment, cv_response
 
 
 class NewestFirst(CursorPagination):
@@ -52,13 +53,21 @@ class ByPosition(CursorPagination):
     ordering = ("assignment_id", "position", "id")  # type: ignore[assignment]  # a sequence is allowed
 
 
+# Every type a CV may be served as (a file stored without a known extension: a generic binary).
+CV_TYPES = [*content_types_of(settings.CV_ALLOWED_TYPES), "application/octet-stream"]
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
 
 @extend_schema(tags=["applications"])
-class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ApplicationViewSet(
+    DownloadNegotiation,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
     """A student's own applications; an employer's applicants. Moves are POST actions."""
 
+    download_actions = ("cv",)
     serializer_class = ApplicationSerializer
     pagination_class = NewestFirst
     parser_classes = PARSERS
@@ -92,15 +101,18 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         request=None,
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: OpenApiResponse()},
-        description="The CV sent with the application (always as an attachment); 404 if none.",
+        responses={
+            **{(200, kind): OpenApiTypes.BINARY for kind in CV_TYPES},
+            404: OpenApiResponse(),
+        },
+        description="The CV sent with the application, always as an attachment "
+        "(`Content-Disposition: attachment; filename=...`) with the content type of the file "
+        "(checked on upload); 404 if none. The applicant and the posting's employer only.",
     )
     @action(detail=True, methods=["get"])
     def cv(self, request, pk=None):
         application, _role = selectors.application_get_for_user(pk=pk, user=request.user)
-        if not application.cv:
-            raise Http404("No CV.")
-        return _attachment(application.cv, application.cv_name or "cv", "application/octet-stream")
+        return cv_response(application)
 
     @extend_schema(request=None, responses=ApplicationSerializer)
     @action(detail=True, methods=["post"])
@@ -246,7 +258,9 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         request=DisputeResolveSerializer,
         responses=AssignmentMilestoneSerializer,
         description="Staff decide a dispute: release to the student, refund the employer, or "
-        "split (the student's part in minor units); payments then move the money.",
+        "split (the student's part in minor units, between 1 and the milestone's amount less "
+        "1); payments then move the money. 409 when the milestone has no dispute or its "
+        "dispute was decided already.",
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
@@ -260,6 +274,7 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             resolution=data.validated_data["resolution"],
             student_amount=data.validated_data.get("student_amount"),
             note=data.validated_data.get("note", ""),
+            only_open=True,
         )
         return self._done(milestone)
 
@@ -293,7 +308,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     tags=["assignments"],
     responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: OpenApiResponse()},
 )
-class SubmissionFileDownloadView(APIView):
+class SubmissionFileDownloadView(DownloadNegotiation, APIView):
     """Download a deliverable file (always as an attachment)."""
 
     def get(self, request, pk: int):

@@ -107,6 +107,18 @@ def _content_is(kind: str, upload: UploadedFile) -> bool:
     return False
 
 
+def content_type_for(name: str) -> str:
+    """The content type to serve a stored file with, from its name: the extension was checked
+    against the content on upload, so it names the real type (unknown: a generic binary)."""
+    kind = _kind_for_extension(_extension(name))
+    return TYPES[kind][1] if kind else "application/octet-stream"
+
+
+def content_types_of(kinds: list[str]) -> list[str]:
+    """The content types a download of files of these kinds may have (for the API schema)."""
+    return sorted({TYPES[kind][1] for kind in kinds if kind in TYPES})
+
+
 def _allowed_label(allowed: list[str]) -> str:
     extensions = [ext for kind in allowed if kind in TYPES for ext in TYPES[kind][0]]
     return ", ".join(extensions)

@@ -38,6 +38,7 @@ from .forms import (
 )
 from .models import Application, Assignment, ReInvite
 from .selectors import EMPLOYER, STAFF, STUDENT
+from .uploads import content_type_for
 
 
 def _attachment(field_file, filename: str, content_type: str):
@@ -240,12 +241,18 @@ def message_post(request, pk: int):
     return redirect(reverse("applications:detail", args=[application.pk]) + "#thread")
 
 
+def cv_response(application: Application):
+    """The application's CV as a download, with the type its checked name says (page and API)."""
+    if not application.cv:
+        raise Http404("No CV.")
+    name = application.cv_name or "cv"
+    return _attachment(application.cv, name, content_type_for(name))
+
+
 @login_required
 def cv_download(request, pk: int):
     application, _role = selectors.application_get_for_user(pk=pk, user=request.user)
-    if not application.cv:
-        raise Http404("No CV.")
-    return _attachment(application.cv, application.cv_name or "cv", "application/octet-stream")
+    return cv_response(application)
 
 
 # --- The employer's side ---------------------------------------------------------------------

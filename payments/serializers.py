@@ -64,3 +64,23 @@ class FundingStartSerializer(serializers.Serializer):
     currency = serializers.RegexField(
         r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217 code of the assignment."
     )
+
+
+class CurrencyEarningsSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="ISO 4217 code.")
+    paid = serializers.IntegerField(help_text="Paid out to the bank account (minor units).")
+    pending = serializers.IntegerField(
+        help_text="On the way: approved work not paid out yet (minor units)."
+    )
+    failed = serializers.IntegerField(
+        help_text="Delayed: a payout that failed and waits for review (minor units)."
+    )
+
+
+class EarningsSerializer(serializers.Serializer):
+    """The figures of the earnings page."""
+
+    totals = CurrencyEarningsSerializer(many=True, help_text="One entry per currency earned in.")
+    payout_account_ready = serializers.BooleanField(
+        help_text="Whether payouts can be sent now (otherwise they wait for the payout account)."
+    )

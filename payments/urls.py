@@ -8,6 +8,7 @@ urlpatterns = [
     path("assignments/<int:assignment_pk>/fund/", views.funding, name="funding"),
     path("fundings/<int:pk>/return/", views.funding_return, name="funding_return"),
     path("fundings/<int:pk>/receipt/", views.receipt, name="receipt"),
+    path("fundings/<int:pk>/receipt.pdf", views.receipt_pdf, name="receipt_pdf"),
     path("payout-account/", views.payout_account, name="payout_account"),
     path("payout-account/onboard/", views.payout_account_onboard, name="payout_account_onboard"),
     path("payout-account/refresh/", views.payout_account_refresh, name="payout_account_refresh"),

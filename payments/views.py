@@ -20,13 +20,12 @@ from applications.models import Assignment
 from marketplace.core import payout_countries
 from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
-from marketplace.core.exports import csv_response
-from marketplace.core.money import format_amount
 
-from . import selectors, services
+from . import exports, selectors, services
 from .models import Funding, Payout
 from .providers import get_provider, is_test_mode
 from .providers.base import PaymentError
+from .receipts import receipt_pdf_response
 
 
 def _own_assignment(request, pk: int) -> Assignment:
@@ -124,6 +123,11 @@ def receipt(request, pk: int):
     )
 
 
+@login_required
+def receipt_pdf(request, pk: int):
+    return receipt_pdf_response(_funding_for_viewer(request, pk))
+
+
 # --- Payout account -------------------------------------------------------------------------
 
 
@@ -219,99 +223,24 @@ def staff_money(request):
     return render(request, "payments/staff_money.html", selectors.staff_overview())
 
 
-PAYOUT_HEADER = [
-    "payout_id",
-    "created_at",
-    "student",
-    "posting",
-    "milestone",
-    "amount",
-    "currency",
-    "status",
-    "paid_at",
-    "transfer_id",
-]
-
-
-def _payout_rows(payouts):
-    for p in payouts.iterator(chunk_size=500):
-        yield [
-            p.pk,
-            p.created_at.isoformat(),
-            p.student.email,
-            p.assignment.posting.title,
-            p.milestone.title,
-            format_amount(p.amount, p.currency),
-            p.currency,
-            p.status,
-            p.paid_at.isoformat() if p.paid_at else "",
-            p.transfer_id or "",
-        ]
-
-
-FUNDING_HEADER = [
-    "funding_id",
-    "created_at",
-    "employer",
-    "posting",
-    "student",
-    "milestones",
-    "platform_fee",
-    "total",
-    "refunded",
-    "currency",
-    "status",
-    "paid_at",
-]
-
-
-def _funding_rows(fundings):
-    for f in fundings:
-        refunded = sum(r.amount for r in f.refunds.all() if r.status == r.Status.SUCCEEDED)
-        yield [
-            f.pk,
-            f.created_at.isoformat(),
-            f.employer.name,
-            f.assignment.posting.title,
-            f.assignment.student.email,
-            format_amount(f.amount, f.currency),
-            format_amount(f.fee_amount, f.currency),
-            format_amount(f.total_amount, f.currency),
-            format_amount(refunded, f.currency),
-            f.currency,
-            f.status,
-            f.paid_at.isoformat() if f.paid_at else "",
-        ]
-
-
 @student_required
 def earnings_csv(request):
-    payouts = selectors.payouts_for_student(student=request.user).select_related("student")
-    return csv_response("payouts.csv", PAYOUT_HEADER, _payout_rows(payouts))
+    return exports.payouts_csv(exports.student_payouts(request.user), "payouts.csv")
 
 
 @employer_required
 def billing_csv(request):
-    fundings = selectors.fundings_for_employer(employer=request.employer).select_related("employer")
-    return csv_response("fundings.csv", FUNDING_HEADER, _funding_rows(fundings))
+    return exports.fundings_csv(exports.employer_fundings(request.employer), "fundings.csv")
 
 
 @staff_required
 def staff_payouts_csv(request):
-    payouts = Payout.objects.select_related("student", "milestone", "assignment__posting").order_by(
-        "-created_at", "-id"
-    )
-    return csv_response("all-payouts.csv", PAYOUT_HEADER, _payout_rows(payouts))
+    return exports.payouts_csv(exports.all_payouts(), "all-payouts.csv")
 
 
 @staff_required
 def staff_fundings_csv(request):
-    fundings = (
-        Funding.objects.select_related("employer", "assignment__posting", "assignment__student")
-        .prefetch_related("refunds")
-        .order_by("-created_at", "-id")
-    )
-    return csv_response("all-fundings.csv", FUNDING_HEADER, _funding_rows(fundings))
+    return exports.fundings_csv(exports.all_fundings(), "all-fundings.csv")
 
 
 # --- The test provider's local pages --------------------------------------------------------

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from accounts.models import User
 from marketplace.core.audit import audit
-from marketplace.core.errors import DomainError, NotPermitted, status_move
+from marketplace.core.errors import DomainError, InvalidTransition, NotPermitted, status_move
 from notifications.services import notify, reminder_cancel
 
 from .. import signals
@@ -95,16 +95,23 @@ def dispute_resolve(
     resolution: str,
     student_amount: int | None = None,
     note: str = "",
+    only_open: bool = False,
 ) -> Dispute:
     """Staff decide: release (all to the student), refund (nothing) or split (a part).
 
     The decision is recorded here and the milestone becomes resolved; payments moves the money
-    (``Dispute.student_amount`` to the student, the rest back to the employer).
+    (``Dispute.student_amount`` to the student, the rest back to the employer). Deciding again
+    changes nothing; with ``only_open`` it is refused (409), for a caller that must not answer
+    as if its decision had been taken (the API).
     """
     if not getattr(actor, "is_staff", False):
         raise NotPermitted("Only staff can resolve disputes.")
     dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
     if dispute.resolved_at is not None:
+        if only_open:
+            raise InvalidTransition(
+                f"This dispute was decided already ({dispute.get_resolution_display()})."
+            )
         return dispute
     milestone = _lock_milestone(dispute.milestone)
     student_amount = _student_part(resolution, milestone.amount, student_amount)

@@ -105,3 +105,17 @@ def exception_handler(exc, context):
             "fields": {},
         }
     return response
+
+
+class DownloadNegotiation:
+    """For views that answer with a file: the file is sent whatever the ``Accept`` header asks
+    for (``Accept: application/pdf`` is not refused with 406), and an error is the JSON body.
+    ``download_actions`` names a ViewSet's actions that download; a plain view downloads always.
+    """
+
+    download_actions: tuple[str, ...] = ()
+
+    def perform_content_negotiation(self, request, force=False):
+        action = getattr(self, "action", None)
+        downloads = action is None or action in self.download_actions
+        return super().perform_content_negotiation(request, force=force or downloads)

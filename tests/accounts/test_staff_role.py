@@ -114,3 +114,37 @@ def test_staff_decide_a_dispute_over_the_api(client, superuser, disputed):
     assert done.status_code == 200 and done.json()["status"] == "resolved"
     milestone.refresh_from_db()
     assert milestone.status == "resolved" and milestone.dispute.resolution == "refund"
+
+
+def test_a_dispute_decided_already_is_a_409_and_the_decision_stands(client, superuser):
+    from accounts.services import api_token_create
+
+    assignment = active_assignment(
+        amount=50000, milestones=[("Draft", 48, 20000), ("Final", 96, 30000)]
+    )
+    milestone, undisputed = assignment.milestones.order_by("position")
+    submit(milestone, files=[pdf()])
+    services.dispute_open(milestone=milestone, actor=assignment.student, reason="No review.")
+    _token, key = api_token_create(user=superuser, actor=superuser, name="Back office")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
+    url = f"/api/v1/milestones/{milestone.pk}/resolve/"
+    too_much = client.post(
+        url, {"resolution": "split", "student_amount": 20000}, content_type="application/json"
+    )
+    assert too_much.status_code == 400 and "student_amount" in too_much.json()["fields"]
+    done = client.post(url, {"resolution": "release"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+
+    again = client.post(url, {"resolution": "refund"}, content_type="application/json")
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+    milestone.dispute.refresh_from_db()
+    assert (milestone.dispute.resolution, milestone.dispute.student_amount) == ("release", 20000)
+
+    nothing = client.post(
+        f"/api/v1/milestones/{undisputed.pk}/resolve/",
+        {"resolution": "release"},
+        content_type="application/json",
+    )
+    assert nothing.status_code == 409 and nothing.json()["code"] == "invalid_transition"
+    undisputed.refresh_from_db()
+    assert undisputed.status != "resolved"

@@ -185,3 +185,29 @@ def test_the_employer_downloads_a_cv_with_a_token(client):
     assert response["Content-Disposition"].startswith("attachment")
     _token_client(client, StudentFactory())
     assert client.get(f"/api/v1/applications/{application.pk}/cv/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("Ana CV.pdf", b"%PDF-1.4 my cv\n%%EOF\n", "application/pdf"),
+        ("cv.md", b"# Ana\n", "text/markdown"),
+    ],
+)
+def test_a_cv_is_downloaded_with_its_own_content_type(client, name, content, content_type):
+    application = ApplicationFactory(posting=PostingFactory(), student=StudentFactory())
+    application.cv.save(name, ContentFile(content), save=False)
+    application.cv_name = name
+    application.save(update_fields=["cv", "cv_name"])
+    employer = employer_of(application.posting)
+    _token_client(client, employer)
+    response = client.get(f"/api/v1/applications/{application.pk}/cv/", HTTP_ACCEPT=content_type)
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"].startswith("attachment")
+    assert b"".join(response.streaming_content) == content
+    client.defaults.pop("HTTP_AUTHORIZATION")
+    client.force_login(employer)
+    page = client.get(f"/applications/{application.pk}/cv/")
+    assert page["Content-Type"] == content_type
+    assert b"".join(page.streaming_content) == content

@@ -122,9 +122,11 @@ MATRIX = {
     "payments:funding": ("assignment_unfunded", PRIVATE),
     "payments:funding_return": ("funding", STAFF),
     "payments:receipt": ("funding", PRIVATE),
+    "payments:receipt_pdf": ("funding", STAFF),
     "payments:test_checkout": ("token", TOKEN),
     "payments:test_onboarding": ("token", TOKEN),
     "api-funding": ("funding", STAFF),
+    "api-funding-receipt": ("funding", STAFF),
     "api-funding-start": ("assignment_unfunded", PRIVATE),
     # credentials
     "credentials:status_list": ("number", PUBLIC),
