@@ -8,10 +8,17 @@ class ApplicationsConfig(AppConfig):
     def ready(self) -> None:
         from marketplace.core.panels import register_panel
 
-        from .views import employer_panel, student_panel
+        from .views import (
+            employer_charts_panel,
+            employer_panel,
+            student_charts_panel,
+            student_panel,
+        )
 
         register_panel("applications.student", student_panel, order=20)
         register_panel("applications.employer", employer_panel, order=20)
+        register_panel("applications.student_charts", student_charts_panel, order=21)
+        register_panel("applications.employer_charts", employer_charts_panel, order=21)
 
         from postings.parts import register_detail_part
 

@@ -23,7 +23,7 @@ from postings.markdown import render_markdown
 from postings.models import Posting
 from postings.selectors import posting_get_owned, posting_get_visible
 
-from . import selectors, services
+from . import charts, selectors, services
 from .forms import (
     ApplyForm,
     DisputeForm,
@@ -573,3 +573,26 @@ def employer_panel(request):
     if employer is None:
         return None
     return "applications/panel_employer.html", selectors.employer_dashboard(employer)
+
+
+def student_charts_panel(request):
+    """Earnings per month, drawn (``applications.charts``)."""
+    user = request.user
+    if not user.is_authenticated or not user.is_student:
+        return None
+    return "applications/panel_student_charts.html", {
+        "earnings": charts.student_earnings_chart(user)
+    }
+
+
+def employer_charts_panel(request):
+    """Applicants per posting per week, spend per month and time to first response, drawn."""
+    user = request.user
+    employer = employer_for_user(user) if user.is_authenticated and user.is_employer else None
+    if employer is None:
+        return None
+    return "applications/panel_employer_charts.html", {
+        "applicants": charts.employer_applicants_charts(employer),
+        "spend": charts.employer_spend_chart(employer),
+        "response": charts.employer_response_chart(employer),
+    }
