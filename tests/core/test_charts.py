@@ -32,7 +32,8 @@ def _chart(values, **kwargs):
 
 def _parse(chart):
     # The SVG is inline HTML; parsed as XML with its namespace it must be well formed.
-    return ET.fromstring(str(bar_chart_svg(chart)).replace("<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1))
+    svg = str(bar_chart_svg(chart)).replace("<svg ", f'<svg xmlns="{SVG[1:-1]}" ', 1)
+    return ET.fromstring(svg)
 
 
 def test_each_bar_shows_its_figure_and_label():
