@@ -46,11 +46,11 @@ from .views import _attachment, cv_response
 
 
 class NewestFirst(CursorPagination):
-    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # a sequence is allowed
+    ordering = ("-created_at", "-id")
 
 
 class ByPosition(CursorPagination):
-    ordering = ("assignment_id", "position", "id")  # type: ignore[assignment]  # a sequence is allowed
+    ordering = ("assignment_id", "position", "id")
 
 
 # Every type a CV may be served as (a file stored without a known extension: a generic binary).

@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from jwcrypto import jwk, jwt
 
@@ -80,7 +81,7 @@ class CredentialFacts:
 
 def _achievement(facts: CredentialFacts) -> dict:
     kind = "academic-credit" if facts.credit else "paid"
-    achievement = {
+    achievement: dict[str, Any] = {
         "id": facts.achievement_url,
         "type": ["Achievement"],
         "achievementType": "Assignment",

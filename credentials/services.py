@@ -6,6 +6,7 @@ so the completion hook, the backfill command and a retried task may all call it.
 
 import logging
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -43,6 +44,9 @@ def _facts(assignment: Assignment, credential: Credential, *, include_rating: bo
     if include_rating:
         shown = ratings_visible(assignment=assignment, role=None)["by_employer"]
         rating = shown.score if shown is not None else None
+    if assignment.completed_at is None:
+        # Set with the status by assignment_complete: only completed work is credited.
+        raise ValueError(f"Assignment {assignment.pk} has not been completed.")
     sign_off = getattr(assignment, "supervisor_sign_off", None)
     sign_off_facts = None
     if sign_off is not None and sign_off.status == SupervisorSignOff.Status.SIGNED_OFF:
@@ -90,7 +94,7 @@ def _sign_new(assignment: Assignment, *, include_rating: bool, hidden: bool) -> 
         assignment=assignment,
         student=assignment.student,
         issued_at=now,
-        valid_until=now + timezone.timedelta(days=days) if days else None,
+        valid_until=now + timedelta(days=days) if days else None,
         hidden=hidden,
         jwt="",
         document={},
@@ -345,10 +349,15 @@ def supervisor_request_email(*, sign_off_id: int) -> None:
         return
     if sign_off.emailed_at is not None and sign_off.emailed_at >= sign_off.requested_at:
         return
-    context = {"sign_off": sign_off, "link": supervisor_link(sign_off), "SITE_NAME": SITE_NAME}
-    context["student"] = sign_off.assignment.student
-    context["valid_days"] = settings.SUPERVISOR_LINK_VALID_DAYS
-    student_name = context["student"].display_name
+    student = sign_off.assignment.student
+    context = {
+        "sign_off": sign_off,
+        "link": supervisor_link(sign_off),
+        "SITE_NAME": SITE_NAME,
+        "student": student,
+        "valid_days": settings.SUPERVISOR_LINK_VALID_DAYS,
+    }
+    student_name = student.display_name
     send_mail(
         subject=f"[{SITE_NAME}] Please sign off academic credit for {student_name}",
         message=render_to_string("credentials/email/supervisor_request.txt", context),

@@ -25,7 +25,7 @@ from .views import calendar_url
 
 
 class InboxPagination(CursorPagination):
-    ordering = ("-created_at", "-id")  # type: ignore[assignment]  # a sequence is allowed
+    ordering = ("-created_at", "-id")
 
 
 @extend_schema(

@@ -26,7 +26,7 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
-    ordering = "-created_at"
+    ordering: str | tuple[str, ...] = "-created_at"
 
     def decode_cursor(self, request):
         # DRF answers a bad cursor with 404; it is bad input (400), as on the postings list.
