@@ -124,8 +124,12 @@ def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], te
 RECOMMEND_CANDIDATES = 500
 
 
-def postings_recommended(*, skills: list[str], hours_per_week: int, limit: int = 5) -> list:
-    """Published postings for a student: most skills in common first, fitting their hours.
+def postings_recommended(
+    *, skills: list[str], hours_per_week: int, limit: int = 5, student=None
+) -> list:
+    """Published postings for a student: most skills in common first, fitting their hours,
+    without those ``student`` already applied to (read through the reverse relation, so this
+    app still imports nothing of applications).
 
     Ranked within a bounded set, so that the dashboard costs the same at any number of
     postings: the newest ``RECOMMEND_CANDIDATES`` postings sharing a skill (the link table read
@@ -134,6 +138,8 @@ def postings_recommended(*, skills: list[str], hours_per_week: int, limit: int =
     """
     names = [s.lower() for s in skills]
     fitting = postings_public().filter(hours_per_week__lte=hours_per_week)
+    if student is not None:
+        fitting = fitting.exclude(applications__student=student)
     found: list[Posting] = []
     if names:
         through = Posting.skills.through

@@ -25,6 +25,7 @@ from .cache import cache_anonymous
 from .cards import posting_cards
 from .filter_form import options_html
 from .filters import PostingFilter, describe_query, filterset_query
+from .fit import formats_for, search_link, widened
 from .forms import (
     FitForm,
     MilestoneFormSet,
@@ -536,27 +537,6 @@ def _redirect_back(request):
 
 # --- Choosing a format ------------------------------------------------------------------------
 
-GOAL_FORMATS = {
-    "deep": [Format.INTERNSHIP, Format.PROJECT],
-    "skill": [Format.NANO, Format.MICRO],
-    "portfolio": [Format.MICRO, Format.PROJECT],
-    "earn": [Format.NANO, Format.MICRO],
-}
-
-
-def formats_for(*, hours_per_week: int, goal: str) -> list[str]:
-    """The formats that suit a goal, without those that need more hours than the student has:
-    projects and internships ask for steady weekly hours (about 10 or more)."""
-    formats = list(GOAL_FORMATS[goal])
-    if hours_per_week < 10:
-        # Deep experience in few hours: the longest format that fits is micro.
-        formats = [f for f in formats if f in (Format.NANO, Format.MICRO)] or [Format.MICRO]
-    return [str(f) for f in formats]
-
-
-def search_link(**params) -> str:
-    return reverse("postings:list") + "?" + urlencode(params, doseq=True)
-
 
 def format_guide(request):
     form = FitForm(request.GET or None)
@@ -564,11 +544,13 @@ def format_guide(request):
     if request.GET and form.is_valid():
         hours, goal = form.cleaned_data["hours_per_week"], form.cleaned_data["goal"]
         formats = formats_for(hours_per_week=hours, goal=goal)
-        params = {"format": formats, "max_hours_per_week": hours}
+        params: dict = {"format": formats, "max_hours_per_week": hours}
         if goal == "earn":
             params["compensation"] = "paid"
             params["sort"] = "pay"
+        params, widened_note = widened(params)
         advice = {
+            "widened": widened_note,
             "note": (
                 "Projects and internships usually ask for 10 or more hours a week, so they "
                 "are left out."
@@ -599,7 +581,9 @@ def recommended_panel(request):
     skills = list(profile.skills) if profile else []
     hours = profile.hours_per_week if profile else 10
     return "postings/panel_recommended.html", {
-        "postings": selectors.postings_recommended(skills=skills, hours_per_week=hours),
+        "postings": selectors.postings_recommended(
+            skills=skills, hours_per_week=hours, student=user
+        ),
         "hours": hours,
         "has_skills": bool(skills),
         "more_link": search_link(max_hours_per_week=hours),

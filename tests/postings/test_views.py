@@ -5,6 +5,7 @@ from marketplace.core.models import AuditLog
 from notifications.models import Notification
 from postings.models import Posting
 from tests.factories import (
+    CreditPostingFactory,
     EmployerUserFactory,
     PostingFactory,
     StaffFactory,
@@ -367,6 +368,9 @@ def test_detail_shows_the_facts(client):
 
 
 def test_format_guide_and_what_fits_me(client):
+    # Something open fits each question below, so the links are not widened.
+    PostingFactory(duration_hours=5 * 24, effort_hours=5)  # micro, 5 hours a week
+    PostingFactory(format="internship", duration_hours=10 * 7 * 24, effort_hours=100)
     response = client.get(reverse("postings:formats"))
     assert response.status_code == 200
     assert "/postings/?format=internship" in response.content.decode()
@@ -543,3 +547,51 @@ def test_recommendations_rank_a_bounded_set_and_top_up_by_deadline(monkeypatch):
     monkeypatch.setattr(selectors, "RECOMMEND_CANDIDATES", 500)
     found = selectors.postings_recommended(skills=["python", "sql"], hours_per_week=40, limit=3)
     assert [p.pk for p in found[:2]] == [older_best.pk, newest.pk]
+
+
+def test_recommended_for_you_leaves_out_postings_already_applied_to(client):
+    from tests.applications.factories import ApplicationFactory
+    from tests.factories import StudentFactory
+
+    applied = PostingFactory(title="Survey analysis already applied to", skills=["python"])
+    fresh = PostingFactory(title="Fresh cleaning of survey data", skills=["python"])
+    student = StudentFactory()
+    other = StudentFactory()
+    ApplicationFactory(posting=applied, student=student)
+    client.force_login(student)
+    html = client.get(reverse("dashboard")).content.decode()
+    panel = html.split('id="panel-recommended"')[1].split("</section>")[0]
+    assert fresh.title in panel and applied.title not in panel
+    # Another student still gets it recommended.
+    client.force_login(other)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert applied.title in html.split('id="panel-recommended"')[1].split("</section>")[0]
+
+
+def test_what_fits_me_widens_instead_of_leading_to_an_empty_list(client):
+    micro = CreditPostingFactory(title="Tidy a survey")
+    assert micro.hours_per_week > 2
+    url = reverse("postings:formats") + "?hours_per_week=2&goal=earn"
+    advice = client.get(url).context["advice"]
+    # Nothing paid fits 2 hours a week: the link drops the hours and the pay, and says so.
+    assert advice["widened"] == (
+        "No open posting fits exactly right now, so the link shows postings without the limit "
+        "on weekly hours, paid or for credit."
+    )
+    assert "max_hours_per_week" not in advice["link"] and "compensation" not in advice["link"]
+    listed = client.get(advice["link"])
+    assert micro.title in listed.content.decode()
+    assert "fit-widened" in client.get(url).content.decode()
+
+    # Deep work wants projects and internships: none is open, so every format is shown.
+    advice = client.get(reverse("postings:formats") + "?hours_per_week=30&goal=deep").context[
+        "advice"
+    ]
+    assert advice["widened"].endswith("without the limit on weekly hours, of every format.")
+    assert micro.title in client.get(advice["link"]).content.decode()
+
+    # When something fits exactly, nothing is widened.
+    paid = PostingFactory(title="Paid quick task", format="nano", duration_hours=24, effort_hours=2)
+    advice = client.get(url).context["advice"]
+    assert advice["widened"] == "" and "max_hours_per_week=2" in advice["link"]
+    assert paid.title in client.get(advice["link"]).content.decode()
