@@ -1,6 +1,10 @@
 import zoneinfo
 
+from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
+from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
+from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.core import context as allauth_context
 from django import forms
@@ -119,6 +123,48 @@ class LoginForm(AllauthLoginForm):
         super().__init__(*args, **kwargs)
         self.fields["login"].label = "E-mail address"
         self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+        if "remember" in self.fields:
+            self.fields["remember"].label = "Remember me"
+
+
+def _relabel(form: forms.Form, labels: dict[str, str]) -> None:
+    """allauth's Title Case labels and placeholders in the site's sentence case."""
+    for name, label in labels.items():
+        if name in form.fields:
+            form.fields[name].label = label
+            form.fields[name].widget.attrs.pop("placeholder", None)
+
+
+class ChangePasswordForm(AllauthChangePasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(
+            self,
+            {
+                "oldpassword": "Current password",
+                "password1": "New password",
+                "password2": "New password (again)",
+            },
+        )
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(self, {"email": "E-mail address"})
+
+
+class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(self, {"password1": "New password", "password2": "New password (again)"})
+
+
+class AddEmailForm(AllauthAddEmailForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _relabel(self, {"email": "E-mail address"})
 
 
 class SignupForm(AllauthSignupForm):

@@ -1,5 +1,6 @@
-"""Pages and notifications show dates one way: "3 Mar 2027, 14:05" (a moment), "3 Mar 2027" (a
-day), "Mar 2027" (a month); machine-readable ``datetime`` attributes use ISO 8601 ('c')."""
+"""Pages and notifications show dates one way: "3 Mar 2027, 14:05 UTC" (a moment, in the
+viewer's time zone), "3 Mar 2027" (a day), "Mar 2027" (a month); machine-readable ``datetime``
+attributes use ISO 8601 ('c')."""
 
 import re
 from pathlib import Path
@@ -8,7 +9,7 @@ from django.template import Context, Template
 from django.utils import timezone
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-ALLOWED = {"c", "j M Y, H:i", "j M Y", "M Y"}
+ALLOWED = {"c", "j M Y, H:i T", "j M Y", "M Y"}
 DATE_FILTER = re.compile(r"""\|date:["']([^"']*)["']""")
 
 
@@ -19,7 +20,7 @@ def test_every_template_formats_dates_one_way():
             found.setdefault(fmt, set()).add(str(path.relative_to(TEMPLATES)))
     odd = {fmt: sorted(paths) for fmt, paths in found.items() if fmt not in ALLOWED}
     assert odd == {}
-    assert "j M Y, H:i" in found  # the check reads the templates at all
+    assert "j M Y, H:i T" in found  # the check reads the templates at all
 
 
 def test_the_inbox_row_and_the_dashboard_panel_show_the_same_date():
@@ -35,4 +36,4 @@ def test_the_inbox_row_and_the_dashboard_panel_show_the_same_date():
         ).render(Context({"n": {"created_at": moment}}))
         for name in ("notifications/_row.html", "notifications/panel.html")
     }
-    assert set(rendered.values()) == {"3 Mar 2027, 14:05"}
+    assert set(rendered.values()) == {"3 Mar 2027, 14:05 UTC"}

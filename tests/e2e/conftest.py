@@ -67,11 +67,11 @@ def login(page, email: str, password: str, *, totp_secret: str | None = None) ->
     page.goto("/accounts/login/")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     page.wait_for_load_state()
     if totp_secret:
         from tests.accounts.totp import totp
 
         page.locator("input[name=code]").fill(totp(totp_secret))
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in", exact=True).click()
         page.wait_for_load_state()

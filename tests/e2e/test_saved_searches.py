@@ -62,7 +62,7 @@ def test_log_in_to_apply_and_a_closed_posting(page):
     page.get_by_role("link", name="Log in to apply").click()
     page.get_by_label("E-mail").fill(student.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", name="Apply to “Survey analysis”")).to_be_visible()
 
     page.goto(f"/postings/{posting.pk}/")

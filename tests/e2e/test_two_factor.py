@@ -50,7 +50,8 @@ def test_staff_set_up_totp_and_log_in_with_it(page):
 
     # Log out and in again: the password alone is not enough.
     page.goto("/accounts/logout/")
-    _press(page, "Sign Out")
+    page.locator("#main").get_by_role("button", name="Log out").click()
+    page.wait_for_load_state()
     login(page, EMAIL, PASSWORD)
     assert "/accounts/2fa/authenticate/" in page.url
     page.goto("/postings/moderation/")
@@ -59,7 +60,7 @@ def test_staff_set_up_totp_and_log_in_with_it(page):
     # The code of the next 30-second step (one step of clock drift is allowed): the one used
     # to activate may not be used twice.
     page.locator("input[name=code]").fill(totp(secret, at=time.time() + 30))
-    _press(page, "Sign In")
+    _press(page, "Log in")
     page.goto("/postings/moderation/")
     assert _path(page) == "/postings/moderation/"
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
