@@ -1,8 +1,8 @@
 """The public list's filters (django-filter), shared by the browser page and the API.
 
 Every value is checked by the filter's form: a garbage value is a form error (400), never a
-500. Money is given in major units (``min_pay=300`` means 300.00) and compared with the amount
-in minor units, whatever the currency (the list is not converted between currencies).
+500. Money is given in major units and read in each posting's own currency (the list is not
+converted between currencies): ``min_pay=300`` is 300.00 USD, 300.00 EUR or 300 JPY.
 """
 
 from collections.abc import Mapping
@@ -12,10 +12,13 @@ from urllib.parse import urlencode
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
+
+from marketplace.core.money import currencies_by_exponent, exponent, minor_at_least
 
 from .models import Format, Posting, Skill
 from .pagination import SORTS
@@ -119,9 +122,7 @@ class PostingFilter(django_filters.FilterSet):
     def filter_min_pay(self, queryset, name, value):
         if value is None:
             return queryset
-        return queryset.filter(
-            Q(compensation=Posting.Compensation.PAID, amount__gte=int(value * 100))
-        )
+        return queryset.filter(pay_at_least(value), compensation=Posting.Compensation.PAID)
 
     def filter_starts_after(self, queryset, name, value):
         return queryset.filter(starts_at__gte=_midnight(value)) if value else queryset
@@ -233,6 +234,32 @@ def filterset_query(filterset: PostingFilter) -> str:
             continue  # the list picks it by itself
         pairs += [(name, value) for value in _canonical(cleaned.get(name))]
     return urlencode(pairs)
+
+
+def pay_at_least(value: Decimal) -> Q:
+    """Postings paying at least ``value`` major units of their own currency, in minor units per
+    currency's digits: 300 is 30000 cents but 300 yen.
+
+    With the supported currencies all of one kind (two decimals, by default) it is one range on
+    ``amount``. Otherwise each kind is a range of its own, each naming the published status so
+    that PostgreSQL answers it from the (status, amount) index rather than reading every posting;
+    the two-decimal kind takes every currency not of another kind (one no longer supported).
+    """
+    in_use = {exponent(c) for c in settings.SUPPORTED_CURRENCIES} | {2}
+    unusual = {p: c for p, c in currencies_by_exponent().items() if p in in_use}
+    if not unusual:
+        return Q(amount__gte=minor_at_least(value, 2))
+    published = Posting.Status.PUBLISHED
+    at_least = Q(status=published, amount__gte=minor_at_least(value, 2)) & ~Q(
+        currency__in=sorted(c for group in unusual.values() for c in group)
+    )
+    for places, currencies in unusual.items():
+        at_least |= Q(
+            status=published,
+            currency__in=sorted(currencies),
+            amount__gte=minor_at_least(value, places),
+        )
+    return at_least
 
 
 def postings_matching(query: str, queryset: QuerySet[Posting]) -> QuerySet[Posting]:

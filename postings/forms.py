@@ -1,12 +1,14 @@
 """Forms parse what the browser sends into ``rules.Values``; the rules themselves (and so every
 message about the content) live in ``postings.rules`` and are applied by the services."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.forms import formset_factory
+
+from marketplace.core.money import parse_amount, to_major
 
 from . import rules
 from .models import DAY, WEEK, Posting
@@ -22,14 +24,24 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
-def to_minor(amount: Decimal | None) -> int:
+def amount_field(**kwargs) -> forms.DecimalField:
+    """An amount typed in major units of a currency chosen elsewhere on the page: any number of
+    decimals here (``step="any"``), checked against the currency's own digits once it is known
+    (``minor_amount``)."""
+    return forms.DecimalField(required=False, max_digits=15, decimal_places=None, **kwargs)
+
+
+def minor_amount(form: forms.Form, name: str, currency: str) -> int:
+    """The form's cleaned ``name`` in minor units of ``currency`` (0 when empty); an amount with
+    more decimals than the currency has is an error beside the field, never rounded away."""
+    amount: Decimal | None = form.cleaned_data.get(name)
     if amount is None:
         return 0
-    return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
-def from_minor(amount: int) -> Decimal:
-    return (Decimal(amount) / 100).quantize(Decimal("0.01"))
+    try:
+        return parse_amount(amount, currency)
+    except ValueError as exc:
+        form.add_error(name, str(exc))
+        return 0
 
 
 def split_hours(hours: int) -> tuple[int, str]:
@@ -78,12 +90,9 @@ class PostingForm(forms.Form):
     compensation = forms.ChoiceField(
         choices=Posting.Compensation.choices, widget=forms.RadioSelect, initial="paid"
     )
-    amount = forms.DecimalField(
+    amount = amount_field(
         label="Pay per assignment",
-        required=False,
-        max_digits=14,
-        decimal_places=2,
-        help_text="The total per student, e.g. 500.00.",
+        help_text="The total per student in the currency beside it, e.g. 500.00 (or 50000 yen).",
     )
     currency = forms.ChoiceField(choices=[], initial="USD")
     credit_arrangement = forms.CharField(
@@ -107,7 +116,7 @@ class PostingForm(forms.Form):
         initial.update(
             duration_value=value,
             duration_unit=unit,
-            amount=from_minor(posting.amount) if posting.is_paid else None,
+            amount=to_major(posting.amount, posting.currency) if posting.is_paid else None,
             skills=", ".join(skill.name for skill in posting.skills.all()),
         )
         for name in ("starts_at", "application_deadline"):
@@ -115,6 +124,11 @@ class PostingForm(forms.Form):
 
             initial[name] = timezone.localtime(initial[name]).replace(tzinfo=None)
         return initial
+
+    def clean(self):
+        data = super().clean()
+        data["amount_minor"] = minor_amount(self, "amount", data.get("currency") or "")
+        return data
 
     def to_values(self, *, milestones=None, questions=None) -> rules.Values:
         data = self.cleaned_data
@@ -125,7 +139,7 @@ class PostingForm(forms.Form):
         }
         values = rules.Values(**fields)
         values.duration_hours = data["duration_value"] * UNIT_HOURS[data["duration_unit"]]
-        values.amount = to_minor(data.get("amount"))
+        values.amount = data.get("amount_minor", 0)
         values.skills = [s for s in (data.get("skills") or "").split(",") if s.strip()]
         values.milestones = milestones
         values.questions = questions
@@ -148,10 +162,22 @@ class PostingForm(forms.Form):
 
 
 class MilestoneForm(forms.Form):
+    """One milestone row, its amount in the posting's currency (``currency``, from the posting
+    form on the same page)."""
+
     title = forms.CharField(max_length=rules.MAX_TITLE, required=False)
     due_value = forms.IntegerField(label="Due after", min_value=1, required=False)
     due_unit = forms.ChoiceField(label="Unit", choices=UNITS, initial="days", required=False)
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
+    amount = amount_field()
+
+    def __init__(self, *args, currency: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean(self):
+        data = super().clean()
+        data["amount_minor"] = minor_amount(self, "amount", self.currency)
+        return data
 
     def value(self) -> dict | None:
         data = self.cleaned_data
@@ -161,7 +187,7 @@ class MilestoneForm(forms.Form):
             "title": data.get("title") or "",
             "due_offset_hours": (data.get("due_value") or 0)
             * UNIT_HOURS[data.get("due_unit") or "days"],
-            "amount": to_minor(data.get("amount")),
+            "amount": data.get("amount_minor", 0),
         }
 
 
@@ -189,7 +215,12 @@ def milestone_initial(posting: Posting) -> list[dict]:
     for m in posting.milestones.all():
         value, unit = split_hours(m.due_offset_hours)
         rows.append(
-            {"title": m.title, "due_value": value, "due_unit": unit, "amount": from_minor(m.amount)}
+            {
+                "title": m.title,
+                "due_value": value,
+                "due_unit": unit,
+                "amount": to_major(m.amount, posting.currency),
+            }
         )
     return rows
 

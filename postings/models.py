@@ -224,6 +224,11 @@ class Posting(models.Model):
                 fields=["status", "application_deadline", "id"], name="posting_status_deadline"
             ),
             models.Index(fields=["status", "-amount", "-id"], name="posting_status_amount"),
+            # Minimum pay where currencies of other digits are supported: a range per currency
+            # (``filters.pay_at_least``).
+            models.Index(
+                fields=["status", "currency", "-amount", "-id"], name="posting_currency_amount"
+            ),
             models.Index(fields=["employer", "status"], name="posting_employer_status"),
             # Each filter of the list has an index that finds its matches without reading the
             # others: the equality filters in each sort order, so that a page of them is the

@@ -301,10 +301,10 @@ def amount_fits_compensation(values: Values, now: datetime) -> Problems:
         if amount is None or amount <= 0:
             yield "amount", "A paid posting needs a positive amount."
         elif amount > max_amount():
+            limit = format_money(max_amount(), values.currency or "")
             yield (
                 "amount",
-                f"The amount is above the limit of {format_money(max_amount(), '')} per assignment"
-                "; check for a typo.",
+                f"The amount is above the limit of {limit} per assignment; check for a typo.",
             )
     elif values.compensation == Posting.Compensation.CREDIT and amount:
         yield "amount", "An academic-credit posting carries no payment: leave the amount at 0."

@@ -19,6 +19,7 @@ from accounts.views import employer_required, student_required
 from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
 from marketplace.core.http import safe_next_url
+from marketplace.core.money import exponent
 
 from . import rules, selectors, services
 from .cache import cache_anonymous
@@ -226,13 +227,17 @@ def saved_search_delete(request, pk: int):
 
 def _formsets(request, posting: Posting | None):
     if request.method == "POST":
+        # The milestones' amounts are in the currency chosen on the same form.
+        currency = request.POST.get("currency", "")
         return (
-            MilestoneFormSet(request.POST, prefix="milestones"),
+            MilestoneFormSet(request.POST, prefix="milestones", form_kwargs={"currency": currency}),
             QuestionFormSet(request.POST, prefix="questions"),
         )
     return (
         MilestoneFormSet(
-            prefix="milestones", initial=milestone_initial(posting) if posting else None
+            prefix="milestones",
+            initial=milestone_initial(posting) if posting else None,
+            form_kwargs={"currency": posting.currency if posting else ""},
         ),
         QuestionFormSet(prefix="questions", initial=question_initial(posting) if posting else None),
     )
@@ -291,9 +296,10 @@ def _editor(request, posting: Posting | None):
                 for m in v
             ],
             "posting": posting,
-            "pay_floor": rules.format_money(rules.pay_floor(), ""),
             "pay_floor_minor": rules.pay_floor(),
             "currency": currency,
+            # For the page's script: how many decimals each currency's amounts have.
+            "currency_digits": {c: exponent(c) for c in settings.SUPPORTED_CURRENCIES},
         },
         status=status,
     )

@@ -13,7 +13,7 @@ percentage of the whole (a fee computed per part and summed can drift a unit per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO_DECIMAL = frozenset(
     {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"}
@@ -42,6 +42,42 @@ def to_minor(value: Decimal | int | str, currency: str) -> int:
     """A major-unit amount (``"123.45"``) in minor units, rounded half up to a whole unit."""
     scaled = Decimal(str(value)).scaleb(exponent(currency))
     return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def parse_amount(value: Decimal | int | str, currency: str) -> int:
+    """An amount someone typed in major units, in minor units, exactly: ``"500", "JPY"`` ->
+    ``500``; ``"12.5", "USD"`` -> ``1250``. More decimals than the currency has (``"500.5"``
+    yen, ``"1.234"`` dollars) is a ``ValueError`` saying so, never a silent rounding."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("Enter a number.") from None
+    if not number.is_finite():
+        raise ValueError("Enter a number.")
+    scaled = number.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(decimals_message(currency))
+    return int(scaled)
+
+
+def decimals_message(currency: str) -> str:
+    """What to say about an amount with too many decimals for ``currency``."""
+    places = exponent(currency)
+    code = (currency or "").upper()
+    if places == 0:
+        return f"{code} has no smaller unit: enter a whole amount, like 500."
+    return f"{code} amounts have at most {places} decimals."
+
+
+def minor_at_least(value: Decimal | int | str, places: int) -> int:
+    """The fewest minor units (of a currency with ``places`` digits) worth at least ``value``
+    major units: a lower bound typed by someone, rounded up so nothing below it passes."""
+    return int(Decimal(str(value)).scaleb(places).to_integral_value(rounding=ROUND_CEILING))
+
+
+def currencies_by_exponent() -> dict[int, frozenset[str]]:
+    """The currencies whose digits are not the usual 2, by their digits."""
+    return {0: ZERO_DECIMAL, 3: THREE_DECIMAL}
 
 
 def format_amount(amount: int, currency: str) -> str:

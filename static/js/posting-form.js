@@ -13,7 +13,18 @@ document.addEventListener("DOMContentLoaded", () => {
   const pay = box.querySelector("[data-pay-total]");
   const withFee = box.querySelector("[data-pay-total-with-fee]");
 
-  const money = (minor) => `${(minor / 100).toFixed(2)} ${currency.value}`;
+  // Decimals per currency (0 for JPY or KRW, 3 for KWD), as the server counts them.
+  const digitsScript = document.getElementById("currency-digits");
+  const digitsOf = digitsScript ? JSON.parse(digitsScript.textContent) : {};
+  const digits = () => (currency && currency.value in digitsOf ? digitsOf[currency.value] : 2);
+  const money = (minor) => {
+    const places = digits();
+    const major = (minor / 10 ** places).toLocaleString("en-US", {
+      minimumFractionDigits: places,
+      maximumFractionDigits: places,
+    });
+    return `${major} ${currency.value}`;
+  };
   const showFor = () => {
     const chosen = box.querySelector('input[name="compensation"]:checked');
     box.querySelectorAll("[data-show-for]").forEach((el) => {
@@ -29,7 +40,7 @@ document.addEventListener("DOMContentLoaded", () => {
       withFee.textContent = "shown with the amount";
       return;
     }
-    const minor = Math.round(value * 100);
+    const minor = Math.round(value * 10 ** digits());
     const fee = Math.round((minor * parseInt(totalLine.dataset.feePercent, 10)) / 100);
     pay.textContent = money(minor);
     withFee.textContent = money(minor + fee);

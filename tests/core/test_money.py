@@ -16,6 +16,8 @@ from marketplace.core.money import (
     fee_split,
     format_amount,
     format_money,
+    minor_at_least,
+    parse_amount,
     percent_of,
     to_major,
     to_minor,
@@ -143,3 +145,48 @@ def test_formatting_and_parsing_round_trip(amount, currency):
     assert to_minor(number.replace(",", ""), currency) == amount
     digits = number.partition(".")[2]
     assert len(digits) == exponent(currency)
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "minor"),
+    [
+        ("500", "JPY", 500),
+        ("500.00", "JPY", 500),
+        ("12.5", "USD", 1250),
+        (" 12.50 ", "USD", 1250),
+        ("1.5", "KWD", 1500),
+        ("0.001", "KWD", 1),
+        (Decimal("7"), "KRW", 7),
+    ],
+)
+def test_parse_amount_reads_major_units_in_the_currency_s_digits(typed, currency, minor):
+    assert parse_amount(typed, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "message"),
+    [
+        ("500.5", "JPY", "JPY has no smaller unit"),
+        ("12.345", "USD", "USD amounts have at most 2 decimals"),
+        ("1.0005", "KWD", "KWD amounts have at most 3 decimals"),
+        ("abc", "USD", "Enter a number"),
+        ("NaN", "USD", "Enter a number"),
+        ("Infinity", "EUR", "Enter a number"),
+    ],
+)
+def test_parse_amount_refuses_what_it_would_have_to_round(typed, currency, message):
+    with pytest.raises(ValueError, match=message):
+        parse_amount(typed, currency)
+
+
+@given(amount=st.integers(min_value=-(10**15), max_value=10**15), currency=currencies)
+def test_what_is_formatted_parses_back_exactly(amount, currency):
+    assert parse_amount(format_amount(amount, currency), currency) == amount
+
+
+@pytest.mark.parametrize(
+    ("value", "places", "minor"),
+    [("300", 2, 30000), ("300.001", 2, 30001), ("300", 0, 300), ("0.5", 0, 1), ("1.5", 3, 1500)],
+)
+def test_a_lower_bound_rounds_up_so_nothing_below_it_passes(value, places, minor):
+    assert minor_at_least(value, places) == minor

@@ -148,3 +148,23 @@ def test_the_editor_adds_milestone_and_question_rows(page):
     ]
     assert [q.text for q in posting.questions.all()] == ["Which survey tools do you know?"]
     assert page.console_errors == []
+
+
+def test_the_editor_totals_yen_without_decimals(browser, page, live_server, settings):
+    """The editor's running total counts each currency's own digits: 50000 yen plus a 10% fee
+    is 55,000 JPY, and switching to dollars shows cents again."""
+    settings.SUPPORTED_CURRENCIES = ["USD", "JPY"]
+    settings.PLATFORM_FEE_PERCENT = 10
+    employer = EmployerUserFactory()
+    login(page, employer.email, PASSWORD)
+    page.goto("/postings/new/")
+    page.get_by_label("Currency").select_option("JPY")
+    page.get_by_label("Pay per assignment").fill("50000")
+    total = page.locator("[data-pay-total-with-fee]")
+    assert total.inner_text() == "55,000 JPY"
+    assert page.locator("[data-pay-total]").inner_text() == "50,000 JPY"
+    assert page.locator("[data-pay-floor]").inner_text() == "2,000 JPY"
+    page.get_by_label("Currency").select_option("USD")
+    page.get_by_label("Pay per assignment").fill("500")
+    assert total.inner_text() == "550.00 USD"
+    assert page.console_errors == []
