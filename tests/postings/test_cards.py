@@ -138,7 +138,7 @@ FILTER_SELECTS = ["compensation", "category", "skill", "sort"]
 
 
 def test_the_result_count_reads_a_bounded_number_of_matches(client, monkeypatch, postings):
-    from postings import views
+    from postings.views import finding as views
 
     monkeypatch.setattr(views, "COUNT_LIMIT", 3)
     assert "<strong>3</strong> postings" in client.get("/postings/").content.decode()
