@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from marketplace.core.admin import ReadOnlyAdmin
+from marketplace.core.admin import ReadOnlyAdmin, money_field
 from marketplace.core.errors import DomainError
 
 from . import services
@@ -30,8 +30,17 @@ class ApplicationAdmin(ReadOnlyAdmin):
 class MilestoneInline(admin.TabularInline):
     model = Milestone
     extra = 0
-    fields = ("position", "title", "amount", "due_at", "status", "revisions_used", "review_due_at")
+    fields = (
+        "position",
+        "title",
+        "amount_money",
+        "due_at",
+        "status",
+        "revisions_used",
+        "review_due_at",
+    )
     readonly_fields = fields
+    amount_money = money_field("amount", currency="assignment.currency")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -57,7 +66,8 @@ def cancel_assignments(modeladmin, request, queryset):
 
 @admin.register(Assignment)
 class AssignmentAdmin(ReadOnlyAdmin):
-    list_display = ("posting", "student", "status", "amount", "currency", "created_at")
+    money_fields = ("amount",)
+    list_display = ("posting", "student", "status", money_field("amount"), "created_at")
     list_filter = ("status", "currency")
     search_fields = ("posting__title", "student__email")
     list_select_related = ("posting", "student")

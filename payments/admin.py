@@ -6,7 +6,7 @@ or refund, mark an issue resolved).
 
 from django.contrib import admin, messages
 
-from marketplace.core.admin import ReadOnlyAdmin
+from marketplace.core.admin import ReadOnlyAdmin, money_field
 from marketplace.core.errors import DomainError
 
 from . import services
@@ -39,14 +39,14 @@ class PayoutAccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Funding)
 class FundingAdmin(ReadOnlyAdmin):
+    money_fields = ("amount", "fee_amount", "total_amount")
     list_display = (
         "pk",
         "assignment",
         "employer",
         "status",
-        "total_amount",
-        "fee_amount",
-        "currency",
+        money_field("total_amount", label="Total"),
+        money_field("fee_amount", label="Fee"),
         "paid_at",
     )
     list_filter = ("status", "currency", "provider")
@@ -56,12 +56,12 @@ class FundingAdmin(ReadOnlyAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
+    money_fields = ("amount",)
     list_display = (
         "pk",
         "student",
         "milestone",
-        "amount",
-        "currency",
+        money_field("amount"),
         "status",
         "waiting_for_account",
         "attempts",
@@ -88,13 +88,13 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
+    money_fields = ("amount", "fee_amount")
     list_display = (
         "pk",
         "key",
         "reason",
-        "amount",
-        "fee_amount",
-        "currency",
+        money_field("amount"),
+        money_field("fee_amount", label="Fee"),
         "status",
         "attempts",
         "refund_id",
@@ -114,7 +114,14 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "transaction_id", "account", "amount", "currency", "assignment")
+    money_fields = ("amount",)
+    list_display = (
+        "created_at",
+        "transaction_id",
+        "account",
+        money_field("amount"),
+        "assignment",
+    )
     list_filter = ("account", "currency")
     search_fields = ("transaction_id",)
 
@@ -149,11 +156,11 @@ class TestModeObjectAdmin(ReadOnlyAdmin):
 class ChargebackAdmin(ReadOnlyAdmin):
     """Disputed card payments; answered in the Stripe dashboard, moved only by its events."""
 
+    money_fields = ("amount",)
     list_display = (
         "dispute_id",
         "funding",
-        "amount",
-        "currency",
+        money_field("amount"),
         "reason",
         "stripe_status",
         "status",

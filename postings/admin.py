@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import render
 
+from marketplace.core.admin import money_field
 from marketplace.core.errors import DomainError
 
 from . import services
@@ -74,7 +75,9 @@ class MilestoneInline(admin.TabularInline):
     model = PostingMilestone
     extra = 0
     can_delete = False
-    readonly_fields = ["position", "title", "due_offset_hours", "amount"]
+    fields = ["position", "title", "due_offset_hours", "amount_money"]
+    readonly_fields = fields
+    amount_money = money_field("amount", currency="posting.currency")
 
 
 class QuestionInline(admin.TabularInline):
@@ -106,8 +109,7 @@ class PostingAdmin(admin.ModelAdmin):
         "status",
         "format",
         "compensation",
-        "amount",
-        "currency",
+        money_field("amount", label="Pay"),
         "open_reports",
         "application_deadline",
     ]
@@ -125,7 +127,12 @@ class PostingAdmin(admin.ModelAdmin):
         "dismiss_reports",
     ]
     # Content and status change only through the employer's pages and the actions above.
-    readonly_fields = [f.name for f in Posting._meta.fields] + ["skills"]
+    # Every field read-only, the pay shown as money in place of the bare minor units.
+    fields = [f.name if f.name != "amount" else "amount_money" for f in Posting._meta.fields] + [
+        "skills"
+    ]
+    readonly_fields = [*fields, "amount"]
+    amount_money = money_field("amount", label="Pay")
 
     def has_add_permission(self, request):
         return False
