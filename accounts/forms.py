@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import transaction
 
+from marketplace.core.widgets import upload_limits
+
 from .models import Employer, Invitation, User
 from .selectors import email_is_taken, invitation_by_token
 
@@ -314,6 +316,8 @@ class StudentProfileForm(TimeZoneFormMixin, forms.Form):
 
 
 WEB_ADDRESS_ERROR = "Enter a valid web address, e.g. https://example.com."
+# The image types clean_logo accepts, by the extensions a browser can check before sending.
+LOGO_EXTENSIONS = [".png", ".jpg", ".jpeg", ".gif", ".webp"]
 
 
 class EmployerForm(forms.ModelForm):
@@ -341,6 +345,9 @@ class EmployerForm(forms.ModelForm):
             else f"A PNG, JPEG, GIF or WebP image of at most {limit_kb // 1024} MB."
         )
         self.fields["logo"].widget.attrs["accept"] = "image/png,image/jpeg,image/gif,image/webp"
+        self.fields["logo"].widget.attrs.update(
+            upload_limits(max_bytes=settings.MAX_LOGO_BYTES, extensions=LOGO_EXTENSIONS)
+        )
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")

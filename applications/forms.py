@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from marketplace.core.errors import DomainError
+from marketplace.core.widgets import upload_limits
 from postings.models import Posting
 
 from .models import Dispute
@@ -79,6 +80,15 @@ class ApplyForm(forms.Form):
             f"{', '.join(t.upper() for t in settings.CV_ALLOWED_TYPES)}, "
             f"up to {settings.CV_MAX_BYTES // 1_048_576} MB."
         )
+        from .uploads import TYPES
+
+        cv_extensions = [
+            ext for kind in settings.CV_ALLOWED_TYPES if kind in TYPES for ext in TYPES[kind][0]
+        ]
+        self.fields["cv"].widget.attrs["accept"] = ",".join(cv_extensions)
+        self.fields["cv"].widget.attrs.update(
+            upload_limits(max_bytes=settings.CV_MAX_BYTES, extensions=cv_extensions)
+        )
         for question in self.questions:
             self.fields[f"answer_{question.pk}"] = forms.CharField(
                 label=question.text,
@@ -146,6 +156,13 @@ class SubmissionForm(forms.Form):
             f"{settings.UPLOAD_MAX_BYTES // 1_048_576} MB each: {', '.join(allowed)}."
         )
         self.fields["files"].widget.attrs["accept"] = ",".join(allowed)
+        self.fields["files"].widget.attrs.update(
+            upload_limits(
+                max_bytes=settings.UPLOAD_MAX_BYTES,
+                max_files=settings.UPLOAD_MAX_FILES,
+                extensions=allowed,
+            )
+        )
 
     def link_list(self) -> list[str]:
         return _lines(self.cleaned_data.get("links", ""))

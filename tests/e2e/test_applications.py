@@ -4,6 +4,7 @@ starts at once) and submits a file; the employer asks for a revision; the studen
 the employer approves; both rate; the work appears on the student's public record."""
 
 import pytest
+from playwright.sync_api import expect
 
 from applications.models import Assignment, Rating, SubmissionFile
 from tests.applications.factories import COVER_NOTE, PDF
@@ -71,8 +72,8 @@ def test_from_application_to_the_public_record(page, tmp_path):
     page.get_by_label("Note").fill("The checks, with thresholds.")
     page.get_by_label("Files").set_input_files(str(first_file))
     page.get_by_role("button", name="Submit for review").click()
-    page.wait_for_load_state()
-    assert page.get_by_text("Version 1 of").is_visible()
+    # Sent by uploads.js (with its progress), then the browser goes to the assignment.
+    expect(page.get_by_text("Version 1 of")).to_be_visible()
     log_out(page)
 
     # The employer asks for a revision.
@@ -97,8 +98,8 @@ def test_from_application_to_the_public_record(page, tmp_path):
     page.get_by_label("Note").fill("Added the late-file check.")
     page.get_by_label("Files").set_input_files(str(second_file))
     page.get_by_role("button", name="Submit for review").click()
-    page.wait_for_load_state()
-    assert page.get_by_text("Version 2 of").is_visible()
+    # Sent by uploads.js (with its progress), then the browser goes to the assignment.
+    expect(page.get_by_text("Version 2 of")).to_be_visible()
     log_out(page)
 
     # The employer approves (credit work: the assignment completes) and rates.
