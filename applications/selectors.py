@@ -33,6 +33,7 @@ from django.utils import timezone
 from accounts.models import Employer, StudentProfile, User
 from accounts.selectors import employer_for_user, is_member
 from postings.models import Posting
+from postings.selectors import without_text
 
 if TYPE_CHECKING:
     from notifications.calendar import CalendarEvent
@@ -328,25 +329,30 @@ def pipeline_columns(applications) -> list[tuple[str, str, list[Application]]]:
 
 
 def employer_postings_with_counts(*, employer: Employer, limit: int | None = None):
+    """The employer's postings (not drafts or rejected ones), newest first, each with its
+    numbers of applicants. With ``limit`` (the dashboard) the newest postings are picked
+    first and only their applications are counted: an employer with thousands of postings
+    pays for ``limit`` of them, not for all. The postings' long texts are not read."""
     postings = (
         Posting.objects.filter(employer=employer)
         .exclude(status__in=[Posting.Status.DRAFT, Posting.Status.REJECTED])
-        .annotate(
-            applicant_count=Count("applications", distinct=True),
-            new_count=Count(
-                "applications",
-                filter=Q(applications__status=Application.Status.SUBMITTED),
-                distinct=True,
-            ),
-            open_count=Count(
-                "applications",
-                filter=Q(applications__status__in=list(Application.OPEN)),
-                distinct=True,
-            ),
-        )
         .order_by("-created_at", "-id")
     )
-    return postings[:limit] if limit else postings
+    if limit:
+        postings = postings.filter(pk__in=postings.values("pk")[:limit])
+    return postings.defer(*without_text()).annotate(
+        applicant_count=Count("applications", distinct=True),
+        new_count=Count(
+            "applications",
+            filter=Q(applications__status=Application.Status.SUBMITTED),
+            distinct=True,
+        ),
+        open_count=Count(
+            "applications",
+            filter=Q(applications__status__in=list(Application.OPEN)),
+            distinct=True,
+        ),
+    )
 
 
 # --- Lists -----------------------------------------------------------------------------------
@@ -415,6 +421,7 @@ def student_dashboard(user: User, *, limit: int = 8) -> dict:
     applications = list(
         Application.objects.filter(student=user, status__in=list(Application.OPEN))
         .select_related("posting__employer")
+        .defer(*without_text("posting__"))
         .order_by("-created_at", "-id")[:limit]
     )
     offers = list(
@@ -422,6 +429,7 @@ def student_dashboard(user: User, *, limit: int = 8) -> dict:
             student=user, status=Application.Status.OFFERED, offer_expires_at__gt=timezone.now()
         )
         .select_related("posting__employer")
+        .defer(*without_text("posting__"))
         .order_by("offer_expires_at")[:limit]
     )
     assignments = list(
@@ -430,6 +438,7 @@ def student_dashboard(user: User, *, limit: int = 8) -> dict:
             status__in=[Assignment.Status.AWAITING_FUNDING, Assignment.Status.ACTIVE],
         )
         .select_related("posting__employer")
+        .defer(*without_text("posting__"))
         .annotate(next_due_at=_next_due())
         .order_by("next_due_at", "id")[:limit]
     )
@@ -450,6 +459,7 @@ def employer_dashboard(employer: Employer, *, limit: int = 8) -> dict:
             assignment__posting__employer=employer, status=Milestone.Status.SUBMITTED
         )
         .select_related("assignment__posting", "assignment__student")
+        .defer(*without_text("assignment__posting__"))
         .order_by("review_due_at", "id")[:limit]
     )
     awaiting_funding = list(
@@ -457,6 +467,7 @@ def employer_dashboard(employer: Employer, *, limit: int = 8) -> dict:
             posting__employer=employer, status=Assignment.Status.AWAITING_FUNDING
         )
         .select_related("posting", "student")
+        .defer(*without_text("posting__"))
         .order_by("funding_due_at", "id")[:limit]
     )
     return {

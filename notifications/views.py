@@ -22,6 +22,7 @@ from marketplace.core.links import absolute
 
 from . import selectors, services
 from .calendar import events_for, render_ics
+from .context_processors import request_unread_count
 from .forms import PreferencesForm, kind_field_name
 from .kinds import KINDS, UNSUBSCRIBE_ALL, roles_of
 from .tokens import unsubscribe_token_read
@@ -192,7 +193,7 @@ def notifications_panel(request):
     feed = calendar_url(prefs.calendar_token)
     return "notifications/panel.html", {
         "latest": list(selectors.inbox(user=request.user, unread_only=True)[:3]),
-        "unread": selectors.unread_count(user=request.user),
+        "unread": request_unread_count(request),
         "calendar_url": feed,
         "webcal_url": "webcal://" + feed.split("://", 1)[1],
     }

@@ -223,14 +223,15 @@ def canonical_query(params: Mapping[str, object]) -> str:
     return query
 
 
-def filterset_query(filterset: PostingFilter) -> str:
-    """The canonical query string of a valid ``PostingFilter`` (no query: it was validated)."""
+def filterset_query(filterset: PostingFilter, *, with_sort: bool = True) -> str:
+    """The canonical query string of a valid ``PostingFilter`` (no query: it was validated);
+    without the sort when ``with_sort`` is false (the same matches in another order)."""
     cleaned = filterset.form.cleaned_data
     pairs = []
     for name in PostingFilter.base_filters:
         if name not in filterset.data:
             continue
-        if name == "sort" and cleaned.get(name) in DEFAULT_SORTS:
+        if name == "sort" and (not with_sort or cleaned.get(name) in DEFAULT_SORTS):
             continue  # the list picks it by itself
         pairs += [(name, value) for value in _canonical(cleaned.get(name))]
     return urlencode(pairs)

@@ -230,6 +230,8 @@ class Posting(models.Model):
                 fields=["status", "currency", "-amount", "-id"], name="posting_currency_amount"
             ),
             models.Index(fields=["employer", "status"], name="posting_employer_status"),
+            # An employer's newest postings (the dashboard's panel) without sorting all of them.
+            models.Index(fields=["employer", "-created_at", "-id"], name="posting_employer_newest"),
             # Each filter of the list has an index that finds its matches without reading the
             # others: the equality filters in each sort order, so that a page of them is the
             # first rows of an index whatever their share (credit postings sorted by pay would

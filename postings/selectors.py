@@ -56,6 +56,23 @@ def postings_listed() -> QuerySet[Posting]:
     return postings_public().only(*LIST_COLUMNS)
 
 
+# The long columns of a posting that only its own page shows: a panel or a list of
+# applications that joins the posting leaves them out (``defer``), so a row costs what its
+# title and figures cost, not its whole text and search vector.
+TEXT_COLUMNS = (
+    "description",
+    "acceptance_criteria",
+    "description_html",
+    "criteria_html",
+    "search_vector",
+)
+
+
+def without_text(prefix: str = "") -> list[str]:
+    """``TEXT_COLUMNS`` for ``QuerySet.defer``, through the relation ``prefix`` (``posting__``)."""
+    return [f"{prefix}{name}" for name in TEXT_COLUMNS]
+
+
 def posting_is_member(*, posting: Posting, user: User | None) -> bool:
     """True when ``user`` acts for the employer that owns ``posting``."""
     if user is None or not getattr(user, "is_employer", False):
@@ -137,7 +154,7 @@ def postings_recommended(
     close soonest (no skill in common).
     """
     names = [s.lower() for s in skills]
-    fitting = postings_public().filter(hours_per_week__lte=hours_per_week)
+    fitting = postings_listed().filter(hours_per_week__lte=hours_per_week)
     if student is not None:
         fitting = fitting.exclude(applications__student=student)
     found: list[Posting] = []
@@ -167,11 +184,10 @@ def postings_of_employer(*, employer) -> QuerySet[Posting]:
 
 
 def status_counts(*, employer) -> dict[str, int]:
+    # COUNT(*), not COUNT(id): the (employer, status) index answers it alone, without reading
+    # the rows of an employer's thousands of postings.
     rows = (
-        Posting.objects.filter(employer=employer)
-        .values("status")
-        .annotate(n=Count("pk"))
-        .order_by()
+        Posting.objects.filter(employer=employer).values("status").annotate(n=Count("*")).order_by()
     )
     return {row["status"]: row["n"] for row in rows}
 

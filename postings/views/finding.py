@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import render
 from django.urls import reverse
 
 from .. import rules, selectors
 from ..cache import cache_anonymous
 from ..cards import posting_cards
+from ..counts import COUNT_LIMIT, match_count
 from ..filter_form import options_html
 from ..filters import PostingFilter, describe_query, filterset_query
 from ..forms import ReasonForm
-from ..models import Posting
+from ..models import Posting, PostingMilestone, ScreeningQuestion
 from ..pagination import (
     DEFAULT_PAGE_SIZE,
     InvalidCursor,
@@ -24,16 +25,6 @@ from ..pagination import (
     paginate,
 )
 from ..parts import render_detail_parts
-
-# The result count reads at most this many matches: counting every match of a broad filter at
-# 100,000 postings would cost more than the page itself. Beyond it the page says "1,000+".
-COUNT_LIMIT = 1000
-
-
-def _bounded_count(queryset) -> int:
-    """The number of matches, up to ``COUNT_LIMIT`` + 1 (which means "more")."""
-    return queryset.order_by()[: COUNT_LIMIT + 1].count()
-
 
 # The list's filter controls, in the order the form shows them.
 CHECKBOX_GROUPS = [("format", "Format"), ("work_mode", "Work mode")]
@@ -56,7 +47,7 @@ def posting_list(request):
     """The public list: filters, search, sort and keyset pages (see ``postings.pagination``);
     anonymous visitors' answers are cached briefly (see ``postings.cache``)."""
     filterset = PostingFilter(request.GET, queryset=selectors.postings_listed())
-    page, errors = _page_of(request, filterset)
+    page, errors, total = _page_of(request, filterset)
     status = 400 if errors or not filterset.is_valid() else 200
 
     def link(cursor):
@@ -65,7 +56,6 @@ def posting_list(request):
         return f"?{params.urlencode()}"
 
     save_query = filterset_query(filterset) if status == 200 else ""
-    total = _bounded_count(filterset.qs) if page is not None else None
     context = {
         "filter": filterset,
         # Saving "all postings" says nothing: offered once a filter or a search is set.
@@ -87,9 +77,10 @@ def posting_list(request):
     return render(request, "postings/list.html", context, status=status)
 
 
-def _page_of(request, filterset: PostingFilter) -> tuple[Page | None, list[str]]:
-    """The page the query asks for, or None with the messages that say what is wrong with it
-    (a page size out of range, a cursor that is not valid)."""
+def _page_of(request, filterset: PostingFilter) -> tuple[Page | None, list[str], int | None]:
+    """The page the query asks for and the number of matches (``postings.counts``), or None
+    with the messages that say what is wrong with it (a page size out of range, a cursor that
+    is not valid)."""
     errors: list[str] = []
     try:
         page_size = page_size_from(request.GET.get("page_size"))
@@ -97,15 +88,18 @@ def _page_of(request, filterset: PostingFilter) -> tuple[Page | None, list[str]]
         errors.append(str(exc))
         page_size = DEFAULT_PAGE_SIZE
     if not filterset.is_valid() or errors:
-        return None, errors
+        return None, errors, None
     sort = filterset.sort_name(searching=bool(filterset.form.cleaned_data.get("q")))
+    cursor = request.GET.get("cursor")
     try:
-        page = paginate(
-            filterset.qs, sort=sort, cursor=request.GET.get("cursor"), page_size=page_size
-        )
+        page = paginate(filterset.qs, sort=sort, cursor=cursor, page_size=page_size)
     except InvalidCursor as exc:
-        return None, [*errors, str(exc)]
-    return page, errors
+        return None, [*errors, str(exc)], None
+    # A search ranked by relevance counts its bounded candidates, sorted otherwise all of its
+    # matches: the same filters, two different sets.
+    matches = filterset_query(filterset, with_sort=False) + f"|{sort == 'relevance'}"
+    total = match_count(filterset.qs, page=page, first_page=not cursor, search=matches)
+    return page, errors, total
 
 
 def _filter_controls(request, filterset: PostingFilter) -> dict:
@@ -133,8 +127,14 @@ def _filter_controls(request, filterset: PostingFilter) -> dict:
 def posting_detail(request, pk: int):
     user = request.user if request.user.is_authenticated else None
     posting = selectors.posting_get_visible(pk=pk, user=user)
-    # Read once for the page and for the parts other apps add (the apply form's questions).
-    prefetch_related_objects([posting], "milestones", "questions")
+    # Read once for the page and for the parts other apps add (the apply form's questions),
+    # in their own order: the models' default order starts with the posting, which would join
+    # the postings table to sort the rows of one posting.
+    prefetch_related_objects(
+        [posting],
+        Prefetch("milestones", PostingMilestone.objects.order_by("position", "id")),
+        Prefetch("questions", ScreeningQuestion.objects.order_by("position", "id")),
+    )
     is_member = user is not None and selectors.posting_is_member(posting=posting, user=user)
     context = {
         "posting": posting,

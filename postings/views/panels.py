@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from accounts.models import StudentProfile
-
 from .. import selectors
 from ..fit import search_link
 from ..models import Posting
@@ -13,7 +11,8 @@ def recommended_panel(request):
     user = request.user
     if not user.is_authenticated or not user.is_student:
         return None
-    profile = StudentProfile.objects.filter(user=user).first()
+    # Through the user, so that the other panels of the page find it loaded.
+    profile = getattr(user, "student_profile", None)
     skills = list(profile.skills) if profile else []
     hours = profile.hours_per_week if profile else 10
     return "postings/panel_recommended.html", {

@@ -137,11 +137,64 @@ def test_the_filter_options_are_what_the_template_loops_made(rf, query):
 FILTER_SELECTS = ["compensation", "category", "skill", "sort"]
 
 
-def test_the_result_count_reads_a_bounded_number_of_matches(client, monkeypatch, postings):
+def test_the_result_count_reads_a_bounded_number_of_matches(
+    client, monkeypatch, postings, django_capture_on_commit_callbacks
+):
+    from postings import counts
+    from postings.cache import postings_changed
     from postings.views import finding as views
 
+    monkeypatch.setattr(counts, "COUNT_LIMIT", 3)
     monkeypatch.setattr(views, "COUNT_LIMIT", 3)
-    assert "<strong>3</strong> postings" in client.get("/postings/").content.decode()
-    PostingFactory()
-    page = client.get("/postings/").content.decode()
+    page = client.get("/postings/?page_size=2").content.decode()
+    assert "<strong>3</strong> postings" in page, re.findall(r"result-count.{0,80}", page)
+    with django_capture_on_commit_callbacks(execute=True):
+        PostingFactory()
+        postings_changed()
+    page = client.get("/postings/?page_size=2").content.decode()
     assert "<strong>3+</strong> postings" in page, re.findall(r"result-count.{0,80}", page)
+
+
+def _count_queries(queries) -> int:
+    return sum("COUNT(*)" in q["sql"] for q in queries)
+
+
+def test_a_first_page_holding_every_match_is_not_counted(client, postings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/postings/").content.decode()
+    assert "<strong>3</strong> postings" in page
+    assert _count_queries(queries.captured_queries) == 0
+
+
+def test_a_search_is_counted_once_for_its_pages_and_sorts_until_a_posting_changes(
+    client, postings, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from postings.cache import postings_changed
+
+    def count_shown(url: str) -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url).content.decode()
+        shown = re.search(r"<strong>([\d,+]+)</strong> postings", page)
+        return (shown.group(1) if shown else ""), _count_queries(queries.captured_queries)
+
+    paid = str(Posting.objects.filter(compensation="paid").count())
+    assert paid == "2"
+    assert count_shown("/postings/?compensation=paid&page_size=1") == (paid, 1)
+    # The same matches on another page, in another order, for another visitor: no count.
+    first = client.get("/postings/?compensation=paid&page_size=1")
+    assert count_shown(f"/postings/{first.context['next_link']}") == (paid, 0)
+    assert count_shown("/postings/?compensation=paid&page_size=1&sort=pay") == (paid, 0)
+    assert count_shown("/postings/?page_size=1&sort=deadline&compensation=paid") == (paid, 0)
+    # Other filters are other matches, counted on their own.
+    assert count_shown("/postings/?page_size=1") == ("3", 1)
+    # A change to the postings is counted at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        PostingFactory()
+        postings_changed()
+    assert count_shown("/postings/?compensation=paid&page_size=1") == ("3", 1)
