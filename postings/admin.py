@@ -75,7 +75,7 @@ class MilestoneInline(admin.TabularInline):
     model = PostingMilestone
     extra = 0
     can_delete = False
-    fields = ["position", "title", "due_offset_hours", "amount_money"]
+    fields = ("position", "title", "due_offset_hours", "amount_money")
     readonly_fields = fields
     amount_money = money_field("amount", currency="posting.currency")
 
@@ -128,10 +128,12 @@ class PostingAdmin(admin.ModelAdmin):
     ]
     # Content and status change only through the employer's pages and the actions above.
     # Every field read-only, the pay shown as money in place of the bare minor units.
-    fields = [f.name if f.name != "amount" else "amount_money" for f in Posting._meta.fields] + [
-        "skills"
-    ]
-    readonly_fields = [*fields, "amount"]
+    _shown: tuple[str, ...] = tuple(
+        [f.name if f.name != "amount" else "amount_money" for f in Posting._meta.fields]
+        + ["skills"]
+    )
+    fields = _shown
+    readonly_fields = (*_shown, "amount")
     amount_money = money_field("amount", label="Pay")
 
     def has_add_permission(self, request):
