@@ -492,40 +492,51 @@ def offer_deadline_passed(application: Application, now: datetime | None = None)
 
 def calendar_events_for(user) -> list[CalendarEvent]:
     """This user's deadlines for the calendar feed (at most two queries)."""
+    if not _authenticated(user):
+        return []
+    if user.is_student:
+        return _student_events(user)
+    employer = employer_for_user(user)
+    return _employer_events(employer) if employer is not None else []
+
+
+def _student_events(user) -> list[CalendarEvent]:
+    """Work due on active assignments, and offers waiting for an answer."""
     from notifications.calendar import CalendarEvent
 
     events: list[CalendarEvent] = []
-    if not _authenticated(user):
-        return events
-    if user.is_student:
-        for m in Milestone.objects.filter(
-            assignment__student=user,
-            assignment__status=Assignment.Status.ACTIVE,
-            status__in=[Milestone.Status.OPEN, Milestone.Status.REVISION_REQUESTED],
-        ).select_related("assignment__posting"):
-            events.append(
-                CalendarEvent(
-                    uid=f"milestone-{m.pk}-due",
-                    title=f"Due: {m.title} ({m.assignment.posting.title})",
-                    starts_at=m.due_at,
-                    link=f"/assignments/{m.assignment_id}/",
-                )
+    for m in Milestone.objects.filter(
+        assignment__student=user,
+        assignment__status=Assignment.Status.ACTIVE,
+        status__in=[Milestone.Status.OPEN, Milestone.Status.REVISION_REQUESTED],
+    ).select_related("assignment__posting"):
+        events.append(
+            CalendarEvent(
+                uid=f"milestone-{m.pk}-due",
+                title=f"Due: {m.title} ({m.assignment.posting.title})",
+                starts_at=m.due_at,
+                link=f"/assignments/{m.assignment_id}/",
             )
-        for a in Application.objects.filter(
-            student=user, status=Application.Status.OFFERED, offer_expires_at__isnull=False
-        ).select_related("posting"):
-            events.append(
-                CalendarEvent(
-                    uid=f"application-{a.pk}-offer",
-                    title=f"Answer the offer: {a.posting.title}",
-                    starts_at=a.offer_expires_at,  # type: ignore[arg-type]  # filtered not null
-                    link=f"/applications/{a.pk}/",
-                )
+        )
+    for a in Application.objects.filter(
+        student=user, status=Application.Status.OFFERED, offer_expires_at__isnull=False
+    ).select_related("posting"):
+        events.append(
+            CalendarEvent(
+                uid=f"application-{a.pk}-offer",
+                title=f"Answer the offer: {a.posting.title}",
+                starts_at=a.offer_expires_at,  # type: ignore[arg-type]  # filtered not null
+                link=f"/applications/{a.pk}/",
             )
-        return events
-    employer = employer_for_user(user)
-    if employer is None:
-        return events
+        )
+    return events
+
+
+def _employer_events(employer: Employer) -> list[CalendarEvent]:
+    """Submitted work to review before it is approved automatically, and assignments to fund."""
+    from notifications.calendar import CalendarEvent
+
+    events: list[CalendarEvent] = []
     for m in Milestone.objects.filter(
         assignment__posting__employer=employer,
         status=Milestone.Status.SUBMITTED,

@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import is_member
-from marketplace.core.errors import DomainError, NotPermitted
+from marketplace.core.audit import audit
+from marketplace.core.errors import DomainError, NotPermitted, status_move
+from notifications.services import reminder_cancel
 
 from ..models import (
     Application,
@@ -46,6 +48,26 @@ def _require_member(user, employer_id: int, what: str) -> None:
 def _require_student(user, student_id: int, what: str) -> None:
     if getattr(user, "pk", None) != student_id:
         raise NotPermitted(f"Only the student can {what}.")
+
+
+def _close_application(
+    application: Application,
+    status: str,
+    *,
+    action: str,
+    actor: User | None = None,
+    now: datetime | None = None,
+    fields: tuple[str, ...] | list[str] = (),
+    **audit_data,
+) -> None:
+    """Close a locked application (rejected, withdrawn, declined, expired, closed with its
+    posting): the status move, the closing time, the audit record and its reminders dropped.
+    ``fields`` are the other columns the caller set on it; the caller tells whoever needs it."""
+    status_move(application, status, "application")
+    application.closed_at = now or _now()
+    application.save(update_fields=["status", "closed_at", *fields, "updated_at"])
+    audit(action=action, target=application, actor=actor, **audit_data)
+    reminder_cancel(key_prefix=f"application:{application.pk}:")
 
 
 def _lock_application(application: Application) -> Application:

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from marketplace.core.audit import audit
-from marketplace.core.errors import DomainError, NotPermitted, status_move
-from notifications.services import notify_many, reminder_cancel
+from marketplace.core.errors import DomainError, NotPermitted
+from notifications.services import notify_many
 from postings.models import Posting
 
 from ..models import Application
@@ -19,6 +19,7 @@ from ._helpers import (
     AppStatus,
     _clean_links,
     _clean_text,
+    _close_application,
     _delete_stored,
     _lock_application,
     _members,
@@ -65,15 +66,19 @@ def application_submit(
     if refusal is not None:
         code, message = refusal
         raise DomainError(message, code=code)
-    cover_note = _clean_text(
-        cover_note,
-        field="cover_note",
-        label="The cover note",
-        min_length=settings.APPLICATION_COVER_NOTE_MIN,
-        max_length=settings.APPLICATION_COVER_NOTE_MAX,
+    application = Application(
+        posting=posting,
+        student=student,
+        cover_note=_clean_text(
+            cover_note,
+            field="cover_note",
+            label="The cover note",
+            min_length=settings.APPLICATION_COVER_NOTE_MIN,
+            max_length=settings.APPLICATION_COVER_NOTE_MAX,
+        ),
+        answers=_clean_answers(posting, answers or {}),
+        portfolio_links=_clean_links(portfolio_links, field="portfolio_links", limit=5),
     )
-    stored = _clean_answers(posting, answers or {})
-    links = _clean_links(portfolio_links, field="portfolio_links", limit=5)
     checked_cv = (
         check_file(
             cv, allowed=settings.CV_ALLOWED_TYPES, max_bytes=settings.CV_MAX_BYTES, field="cv"
@@ -90,37 +95,41 @@ def application_submit(
     storage = Application._meta.get_field("cv").storage
     try:
         with transaction.atomic():
-            application = Application(
-                posting=posting,
-                student=student,
-                cover_note=cover_note,
-                answers=stored,
-                portfolio_links=links,
-            )
             if checked_cv:
                 _save_file(saved, application.cv, checked_cv)
                 application.cv_name = checked_cv.name
-            try:
-                with transaction.atomic():
-                    application.save()
-            except IntegrityError:
-                # Two tabs submitting at once: the database's one-open-application rule wins.
-                raise DomainError(
-                    "You have already applied to this posting.", code="already_applied"
-                ) from None
+            _save_new(application)
             audit(action="application.submitted", target=application, actor=student)
-            notify_many(
-                recipients=_members(posting.employer_id),
-                kind="application.received",
-                title=f"New application from {student.display_name} for “{posting.title}”",
-                body=cover_note[:300],
-                link=application_link(application),
-                dedupe_key=f"application:{application.pk}:received",
-            )
+            _tell_employer(application)
     except BaseException:
         _delete_stored(storage, saved)
         raise
     return application
+
+
+def _save_new(application: Application) -> None:
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError:
+        # Two tabs submitting at once: the database's one-open-application rule wins.
+        raise DomainError(
+            "You have already applied to this posting.", code="already_applied"
+        ) from None
+
+
+def _tell_employer(application: Application) -> None:
+    notify_many(
+        recipients=_members(application.posting.employer_id),
+        kind="application.received",
+        title=(
+            f"New application from {application.student.display_name} "
+            f"for “{application.posting.title}”"
+        ),
+        body=application.cover_note[:300],
+        link=application_link(application),
+        dedupe_key=f"application:{application.pk}:received",
+    )
 
 
 @transaction.atomic
@@ -129,10 +138,8 @@ def application_withdraw(*, application: Application, actor: User) -> Applicatio
     _require_student(actor, application.student_id, "withdraw this application")
     if application.status == AppStatus.WITHDRAWN:
         return application
-    status_move(application, AppStatus.WITHDRAWN, "application")
-    application.closed_at = _now()
-    application.save(update_fields=["status", "closed_at", "updated_at"])
-    audit(action="application.withdrawn", target=application, actor=actor)
-    reminder_cancel(key_prefix=f"application:{application.pk}:")
+    _close_application(
+        application, AppStatus.WITHDRAWN, action="application.withdrawn", actor=actor
+    )
     employer_stats_refresh(employer=application.posting.employer_id)
     return application

@@ -6,15 +6,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from marketplace.core.audit import audit
-from marketplace.core.errors import status_move
-from notifications.services import notify, reminder_cancel
+from notifications.services import notify
 from postings.models import Posting
 
 from ..models import Application
 from ._helpers import (
     AppStatus,
-    _now,
+    _close_application,
     application_link,
 )
 from .reputation import employer_stats_refresh
@@ -62,27 +60,33 @@ def applications_close_for_posting(*, posting_id: int) -> int:
             )
             if application is None:
                 continue
-            status_move(application, AppStatus.REJECTED, "application")
-            application.closed_at = _now()
             application.closed_reason = reason
-            application.save(update_fields=["status", "closed_at", "closed_reason", "updated_at"])
-            audit(action="application.closed", target=application, reason=reason)
-            reminder_cancel(key_prefix=f"application:{application.pk}:")
-            notify(
-                recipient=application.student,
-                kind="application.closed",
-                title=f"“{posting.title}” is no longer open: your application was closed",
-                body=(
-                    "Every seat of this posting was filled."
-                    if reason == Application.CloseReason.FILLED
-                    else "The posting closed before your application was answered."
-                ),
-                link=application_link(application),
-                dedupe_key=f"application:{application.pk}:closed",
+            _close_application(
+                application,
+                AppStatus.REJECTED,
+                action="application.closed",
+                fields=["closed_reason"],
+                reason=reason,
             )
+            _tell_closed(application, reason=reason)
             closed += 1
     employer_stats_refresh(employer=posting.employer_id)
     return closed
+
+
+def _tell_closed(application: Application, *, reason: str) -> None:
+    notify(
+        recipient=application.student,
+        kind="application.closed",
+        title=f"“{application.posting.title}” is no longer open: your application was closed",
+        body=(
+            "Every seat of this posting was filled."
+            if reason == Application.CloseReason.FILLED
+            else "The posting closed before your application was answered."
+        ),
+        link=application_link(application),
+        dedupe_key=f"application:{application.pk}:closed",
+    )
 
 
 def applications_close_for_closed_postings() -> int:

@@ -20,7 +20,7 @@ from ..models import (
     Submission,
     SubmissionFile,
 )
-from ..uploads import check_files
+from ..uploads import CheckedFile, check_files
 from ._helpers import (
     MAX_NOTE,
     AsgStatus,
@@ -54,8 +54,7 @@ def submission_create(
     written are deleted, so nothing is left half-saved.
     """
     files = list(files or [])
-    assignment = milestone.assignment
-    _require_student(actor, assignment.student_id, "submit work")
+    _require_student(actor, milestone.assignment.student_id, "submit work")
     note = _clean_text(note, field="note", label="The note", max_length=MAX_NOTE)
     links = _clean_links(links)
     checked = check_files(
@@ -73,20 +72,7 @@ def submission_create(
     try:
         with transaction.atomic():
             milestone = _lock_milestone(milestone)
-            assignment = milestone.assignment
-            if assignment.status == AsgStatus.AWAITING_FUNDING:
-                raise DomainError(
-                    "The employer has not funded this assignment yet: the work starts when it is.",
-                    code="not_funded",
-                )
-            if assignment.status != AsgStatus.ACTIVE:
-                raise DomainError(
-                    f"This assignment is {assignment.get_status_display().lower()}.",
-                    code="assignment_closed",
-                )
-            if milestone.status == MsStatus.SUBMITTED:
-                # A second click (or a retried request) must not make a second version.
-                raise InvalidTransition("This milestone is already waiting for review.")
+            _require_open_for_work(milestone)
             status_move(milestone, MsStatus.SUBMITTED, "milestone")
             now = _now()
             version = milestone.submissions.count() + 1
@@ -94,15 +80,7 @@ def submission_create(
                 milestone=milestone, version=version, note=note, links=links, submitted_by=actor
             )
             for item in checked:
-                record = SubmissionFile(
-                    submission=submission,
-                    original_name=item.name,
-                    size=item.size,
-                    kind=item.kind,
-                    content_type=item.content_type,
-                )
-                _save_file(saved, record.file, item)
-                record.save()
+                _store_file(submission, item, saved)
             milestone.submitted_at = now
             milestone.review_due_at = now + settings.REVIEW_WINDOW
             milestone.save(update_fields=["status", "submitted_at", "review_due_at"])
@@ -122,6 +100,40 @@ def submission_create(
         _delete_stored(storage, saved)
         raise
     return submission
+
+
+def _require_open_for_work(milestone: Milestone) -> None:
+    """A version can be submitted while the (locked) milestone's assignment is active and the
+    milestone is not already waiting for review."""
+    assignment = milestone.assignment
+    if assignment.status == AsgStatus.AWAITING_FUNDING:
+        raise DomainError(
+            "The employer has not funded this assignment yet: the work starts when it is.",
+            code="not_funded",
+        )
+    if assignment.status != AsgStatus.ACTIVE:
+        raise DomainError(
+            f"This assignment is {assignment.get_status_display().lower()}.",
+            code="assignment_closed",
+        )
+    if milestone.status == MsStatus.SUBMITTED:
+        # A second click (or a retried request) must not make a second version.
+        raise InvalidTransition("This milestone is already waiting for review.")
+
+
+def _store_file(submission: Submission, item: CheckedFile, saved: list[str]) -> SubmissionFile:
+    """Write one checked upload through the storage and record it (its name is added to
+    ``saved``, for deleting if the transaction rolls back)."""
+    record = SubmissionFile(
+        submission=submission,
+        original_name=item.name,
+        size=item.size,
+        kind=item.kind,
+        content_type=item.content_type,
+    )
+    _save_file(saved, record.file, item)
+    record.save()
+    return record
 
 
 def _tell_reviewers(

@@ -44,28 +44,18 @@ def rating_create(*, assignment: Assignment, actor: User, score: int, comment: s
     existing = assignment.ratings.filter(direction=direction).first()
     if existing:
         return existing
-    if assignment.status != AsgStatus.COMPLETED:
-        raise DomainError("Ratings open when the assignment is completed.", code="not_completed")
     now = _now()
-    if assignment.rating_due_at and assignment.rating_due_at <= now:
-        raise DomainError("The rating window for this assignment has closed.", code="window_closed")
-    try:
-        score = int(score)
-    except (TypeError, ValueError):
-        score = 0
-    if not 1 <= score <= 5:
-        raise DomainError("Choose a score from 1 to 5.", fields={"score": ["From 1 to 5."]})
-    comment = _clean_text(comment, field="comment", label="The comment", max_length=2000)
+    _require_rating_open(assignment, now)
     rating = Rating.objects.create(
         assignment=assignment,
         direction=direction,
         rater=actor,
         student_id=assignment.student_id,
         employer_id=employer_id,
-        score=score,
-        comment=comment,
+        score=_clean_score(score),
+        comment=_clean_text(comment, field="comment", label="The comment", max_length=2000),
     )
-    audit(action="rating.created", target=rating, actor=actor, score=score)
+    audit(action="rating.created", target=rating, actor=actor, score=rating.score)
     if student_side:
         reminder_cancel(key_prefix=f"assignment:{assignment.pk}:rating:student")
         ratees = _members(employer_id)
@@ -76,6 +66,31 @@ def rating_create(*, assignment: Assignment, actor: User, score: int, comment: s
     if other is not None:
         assignment.ratings.filter(published_at__isnull=True).update(published_at=now)
         rating.published_at = now
+    _tell_rated(rating, ratees, both_rated=other is not None)
+    if other is not None:
+        employer_stats_refresh(employer=employer_id)
+    return rating
+
+
+def _require_rating_open(assignment: Assignment, now: datetime) -> None:
+    if assignment.status != AsgStatus.COMPLETED:
+        raise DomainError("Ratings open when the assignment is completed.", code="not_completed")
+    if assignment.rating_due_at and assignment.rating_due_at <= now:
+        raise DomainError("The rating window for this assignment has closed.", code="window_closed")
+
+
+def _clean_score(score) -> int:
+    try:
+        score = int(score)
+    except (TypeError, ValueError):
+        score = 0
+    if not 1 <= score <= 5:
+        raise DomainError("Choose a score from 1 to 5.", fields={"score": ["From 1 to 5."]})
+    return score
+
+
+def _tell_rated(rating: Rating, ratees: list[User], *, both_rated: bool) -> None:
+    assignment = rating.assignment
     for ratee in ratees:
         notify(
             recipient=ratee,
@@ -83,15 +98,12 @@ def rating_create(*, assignment: Assignment, actor: User, score: int, comment: s
             title=f"You received a rating for “{assignment.posting.title}”",
             body=(
                 "Both sides have rated: see it on the assignment."
-                if other
+                if both_rated
                 else "It is shown once you have rated too, or when the rating window closes."
             ),
             link=assignment_link(assignment),
             dedupe_key=f"rating:{rating.pk}:received:u{ratee.pk}",
         )
-    if other is not None:
-        employer_stats_refresh(employer=employer_id)
-    return rating
 
 
 def ratings_publish_due(*, now: datetime | None = None) -> int:

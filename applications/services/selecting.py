@@ -26,6 +26,7 @@ from ._helpers import (
     AppStatus,
     AsgStatus,
     _clean_text,
+    _close_application,
     _lock_application,
     _members,
     _now,
@@ -73,14 +74,12 @@ def application_reject(*, application: Application, actor: User, message: str = 
     if application.status == AppStatus.REJECTED:
         return application
     message = _clean_text(message, field="message", label="The message", max_length=2000)
-    status_move(application, AppStatus.REJECTED, "application")
     application.rejection_message = message
-    application.closed_at = _now()
-    fields = ["status", "rejection_message", "closed_at", "updated_at"]
+    fields = ["rejection_message"]
     _mark_responded(application, fields)
-    application.save(update_fields=fields)
-    audit(action="application.rejected", target=application, actor=actor)
-    reminder_cancel(key_prefix=f"application:{application.pk}:")
+    _close_application(
+        application, AppStatus.REJECTED, action="application.rejected", actor=actor, fields=fields
+    )
     notify(
         recipient=application.student,
         kind="application.rejected",
@@ -104,6 +103,28 @@ def application_offer(
     if application.status == AppStatus.OFFERED:
         return application
     status_move(application, AppStatus.OFFERED, "application")
+    now = _now()
+    expires_at = _offer_expiry(posting, expires_at, now)
+    application.offer_expires_at = expires_at
+    application.offered_at = now
+    fields = ["status", "offer_expires_at", "offered_at", "updated_at"]
+    _mark_responded(application, fields)
+    application.save(update_fields=fields)
+    audit(
+        action="application.offered",
+        target=application,
+        actor=actor,
+        expires_at=expires_at.isoformat(),
+    )
+    _tell_offered(application, expires_at)
+    employer_stats_refresh(employer=posting.employer_id)
+    return application
+
+
+def _offer_expiry(posting: Posting, expires_at: datetime | None, now: datetime) -> datetime:
+    """When the student must answer an offer made now: ``expires_at`` if the employer chose a
+    good one, else the response window (never after the work starts). Refuses an offer the
+    posting can no longer take."""
     # After the application deadline the employer may still offer; not after a withdrawal.
     closed_at_deadline = (
         posting.status == Posting.Status.CLOSED
@@ -116,37 +137,30 @@ def application_offer(
         )
     if posting.seats_left <= 0:
         raise DomainError("Every seat of this posting is already taken.", code="no_seat_left")
-    now = _now()
     if posting.starts_at <= now + timedelta(hours=1):
         raise DomainError(
             "The work starts within the hour: it is too late to make an offer.",
             code="posting_started",
         )
-    latest = min(now + settings.OFFER_RESPONSE_WINDOW, posting.starts_at)
     if expires_at is None:
-        expires_at = latest
-    elif expires_at < now + timedelta(hours=1) or expires_at > posting.starts_at:
+        return min(now + settings.OFFER_RESPONSE_WINDOW, posting.starts_at)
+    if expires_at < now + timedelta(hours=1) or expires_at > posting.starts_at:
         message = (
             "The answer deadline must be at least an hour from now and before the work starts "
             f"({timezone.localtime(posting.starts_at):%Y-%m-%d %H:%M})."
         )
         raise DomainError(message, fields={"expires_at": [message]})
-    application.offer_expires_at = expires_at
-    application.offered_at = now
-    fields = ["status", "offer_expires_at", "offered_at", "updated_at"]
-    _mark_responded(application, fields)
-    application.save(update_fields=fields)
-    audit(
-        action="application.offered",
-        target=application,
-        actor=actor,
-        expires_at=expires_at.isoformat(),
-    )
+    return expires_at
+
+
+def _tell_offered(application: Application, expires_at: datetime) -> None:
+    """The student hears of the offer, and is reminded before it expires."""
+    title = application.posting.title
     link = application_link(application)
     notify(
         recipient=application.student,
         kind="offer.made",
-        title=f"You received an offer for “{posting.title}”",
+        title=f"You received an offer for “{title}”",
         body=f"Please accept or decline by {timezone.localtime(expires_at):%Y-%m-%d %H:%M %Z}.",
         link=link,
         dedupe_key=f"application:{application.pk}:offered",
@@ -155,13 +169,11 @@ def application_offer(
         key=f"application:{application.pk}:offer_due",
         recipient=application.student,
         kind="reminder.offer_due",
-        title=f"Your offer for “{posting.title}” expires soon: accept or decline it",
+        title=f"Your offer for “{title}” expires soon: accept or decline it",
         send_at=expires_at - settings.REMINDER_OFFER_BEFORE,
         expires_at=expires_at,
         link=link,
     )
-    employer_stats_refresh(employer=posting.employer_id)
-    return application
 
 
 @transaction.atomic
@@ -170,11 +182,7 @@ def application_decline(*, application: Application, actor: User) -> Application
     _require_student(actor, application.student_id, "decline this offer")
     if application.status == AppStatus.DECLINED:
         return application
-    status_move(application, AppStatus.DECLINED, "application")
-    application.closed_at = _now()
-    application.save(update_fields=["status", "closed_at", "updated_at"])
-    audit(action="application.declined", target=application, actor=actor)
-    reminder_cancel(key_prefix=f"application:{application.pk}:")
+    _close_application(application, AppStatus.DECLINED, action="application.declined", actor=actor)
     notify_many(
         recipients=_members(application.posting.employer_id),
         kind="offer.declined",
@@ -193,11 +201,7 @@ def _expire_offer(application: Application, now: datetime) -> bool:
     expires_at = application.offer_expires_at
     if application.status != AppStatus.OFFERED or expires_at is None or expires_at > now:
         return False
-    status_move(application, AppStatus.EXPIRED, "application")
-    application.closed_at = now
-    application.save(update_fields=["status", "closed_at", "updated_at"])
-    audit(action="application.expired", target=application)
-    reminder_cancel(key_prefix=f"application:{application.pk}:")
+    _close_application(application, AppStatus.EXPIRED, action="application.expired", now=now)
     title = f"The offer for “{application.posting.title}” expired unanswered"
     link = application_link(application)
     notify(
