@@ -92,6 +92,7 @@ def test_a_failed_upload_keeps_the_form_and_a_retry_succeeds(page):
             route.continue_()
 
     page.route(f"**{url}", gateway)
+    expect(page.get_by_role("button", name="Try again")).to_be_hidden()
     page.get_by_label("Note").fill(NOTE)
     page.get_by_label("Links").fill("https://example.com/sheet")
     page.get_by_label("Files").set_input_files(
