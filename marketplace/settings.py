@@ -456,6 +456,10 @@ S3_STORAGES = {
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
 METRICS_BUSINESS_SECONDS = env.int("METRICS_BUSINESS_SECONDS", default=60)
+# A folder shared by a node's gunicorn workers: each writes its request counters there and
+# /metrics sums them (prometheus_client's multiprocess mode; gunicorn.conf.py empties it at start).
+# prometheus_client reads the variable itself; it is named here to be documented and checked.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Query counts and latencies per database (django-prometheus's wrapper of the same backend).
 if env.bool("METRICS_DATABASE", default=PRODUCTION):

@@ -12,7 +12,8 @@
 
 Access: a request with ``Authorization: Bearer <METRICS_TOKEN>``, or from an address inside
 ``METRICS_ALLOWED_NETWORKS``; anyone else gets 403. With several gunicorn workers set
-``PROMETHEUS_MULTIPROC_DIR`` so that the request metrics of all of them are summed.
+``PROMETHEUS_MULTIPROC_DIR`` so that the request metrics of all of them are summed
+(``gunicorn.conf.py`` empties the folder when gunicorn starts and marks exited workers dead).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 
@@ -72,6 +72,9 @@ class TaskCollector:
     def collect(self) -> Iterable:
         from marketplace.celery import app
 
+        # A web process registers a task only when some code of its imported the task's module;
+        # the cluster's counters are about every task, so every tasks.py is imported first.
+        app.loader.import_default_modules()
         names = sorted(n for n in app.tasks if not n.startswith("celery."))
         keys = [f"metrics:task:{n}:{s}" for n in names for s in STATES]
         keys += [f"metrics:task_ms:{n}" for n in names]
@@ -137,7 +140,7 @@ def _allowed(request) -> bool:
 
 
 def _process_registry() -> CollectorRegistry:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return registry

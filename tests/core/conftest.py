@@ -1,4 +1,5 @@
-"""Fixtures for the infrastructure tests: a real Celery worker, and Django in a subprocess."""
+"""Fixtures for the infrastructure tests: a real Celery worker, Django in a subprocess, and a
+real S3 API server."""
 
 import contextlib
 from unittest import mock
@@ -73,3 +74,15 @@ def django_env(django_process) -> dict[str, str]:
 @pytest.fixture
 def run_django(django_process):
     return django_process.run
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    """A real S3 API server on a free local port (moto's server mode), not a mock of boto3."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -1,9 +1,14 @@
 """Django in a subprocess, with a clean environment: settings are read once per process, so
-tests of settings, production mode and start-up run there."""
+tests of settings, production mode and start-up run there. And what tests that start servers
+need: a free port, a plain GET, and waiting until a process group has gone."""
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -55,3 +60,43 @@ class DjangoProcess:
             text=True,
             timeout=timeout,
         )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - local
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes (not zombies waiting to be reaped) in a process group."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(") ", 1)[1].split()
+        except OSError:
+            continue
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            members.append(int(entry))
+    return members
+
+
+def wait_until_gone(pgids: list[int], seconds: float = 15) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while True:
+        left = [pid for pgid in pgids for pid in group_members(pgid)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)

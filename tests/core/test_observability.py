@@ -131,3 +131,23 @@ def test_metrics_show_requests_tasks_queues_and_the_business(client, settings):
         assert 'celery_queue_length{queue="payments"}' in body
     assert 'marketplace_postings{status="published"} 2.0' in body
     assert "# TYPE marketplace_money_held_minor_units gauge" in body
+
+
+_COUNTED_ELSEWHERE = """
+from django.core.cache import cache
+from django.test import RequestFactory
+from marketplace.celery import app
+from marketplace.core.metrics import metrics_view
+assert "payments.release_payout" not in app.tasks  # this process imported no payments task
+cache.set("metrics:task:payments.release_payout:SUCCESS", 3, None)
+print(metrics_view(RequestFactory().get("/metrics")).content.decode())
+"""
+
+
+def test_metrics_count_tasks_that_this_process_never_imported(run_django):
+    """A web node that never enqueued a payments task still shows the counts the workers kept."""
+    result = run_django(code=_COUNTED_ELSEWHERE)
+    assert result.returncode == 0, result.stderr
+    assert 'celery_tasks_total{state="SUCCESS",task="payments.release_payout"} 3.0' in (
+        result.stdout
+    )

@@ -9,52 +9,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
-from tests.core.django_process import BASE_DIR
+from tests.core.django_process import BASE_DIR, free_port, http_get, wait_until_gone
 
 READY_WITHIN = 120  # seconds; make run's budget is 3 minutes including the install
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live processes (not zombies waiting to be reaped) in a process group."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(") ", 1)[1].split()
-        except OSError:
-            continue
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state != "Z":
-            members.append(int(entry))
-    return members
-
-
-def _wait_until_gone(pgids: list[int], seconds: float = 15) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while True:
-        left = [pid for pgid in pgids for pid in _group_members(pgid)]
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.2)
 
 
 # Run in another process on the default SITE_URL (port 8000): it only writes the notification;
@@ -84,7 +42,7 @@ def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_dj
     migrated = run_django(args=["migrate", "--noinput", "-v0"])
     assert migrated.returncode == 0, migrated.stderr
 
-    port = _free_port()
+    port = free_port()
     mail = tmp_path / "mail"
     django_env.update(
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
@@ -104,7 +62,7 @@ def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_dj
         ready = None
         while time.monotonic() < deadline and serve.poll() is None:
             try:
-                status, body = _get(f"http://127.0.0.1:{port}/readyz")
+                status, body = http_get(f"http://127.0.0.1:{port}/readyz")
             except OSError:
                 status, body = None, b""
             if status == 200:
@@ -115,7 +73,7 @@ def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_dj
         output = log.read()
         assert ready is not None, f"/readyz never answered 200:\n{output}"
         assert set(ready["checks"].values()) == {"ok"}
-        assert _get(f"http://127.0.0.1:{port}/")[0] == 200
+        assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
         assert f"serve: http://127.0.0.1:{port}/ with a Celery worker" in output
 
         # Links in e-mails the worker sends use the port served on, not SITE_URL's default.
@@ -135,7 +93,7 @@ def test_serve_answers_with_a_real_worker_and_stops_on_ctrl_c(django_env, run_dj
         os.killpg(serve.pid, signal.SIGINT)
         assert serve.wait(timeout=60) == 0
         # Each child leads its own process group; nothing of any group may be left running.
-        assert _wait_until_gone(list(children.values())) == []
+        assert wait_until_gone(list(children.values())) == []
         log.seek(0)
         assert "serve: stopped on SIGINT." in log.read()
     finally:
@@ -164,4 +122,4 @@ def test_serve_stops_the_worker_when_the_web_server_cannot_start(django_env, tmp
     assert "serve: a process exited with code" in result.stderr
     pids = [int(p) for p in re.findall(r"\w+ started \(pid=(\d+)\)", result.stdout)]
     assert len(pids) == 2
-    assert _wait_until_gone(pids) == []
+    assert wait_until_gone(pids) == []
