@@ -19,7 +19,7 @@ from pathlib import Path
 from marketplace.celery import app as celery_app
 from tests.core.django_process import BASE_DIR, free_port, http_get, wait_until_gone
 
-START_WITHIN = 120  # seconds, on a busy machine
+START_WITHIN = 180  # seconds, on a busy machine
 
 
 def wait_for(what: str, check: Callable[[], object], seconds: float, every: float = 0.5):
