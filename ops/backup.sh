@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A backup of the database: ops/backup.sh DATABASE_URL OUTPUT.dump
 # pg_dump's custom format (compressed, restorable table by table with pg_restore), without owners
-# or grants so that it restores into any role's database. The bucket is backed up by its own
-# versioning and replication (docs/operations.md, "Backups").
+# or grants so that it restores into any role's database. Copy the bucket right after it:
+# `python manage.py bucket_backup FOLDER` (docs/operations.md, "Backups").
 set -euo pipefail
 if [ $# -ne 2 ]; then
   echo "usage: $0 DATABASE_URL OUTPUT.dump" >&2
