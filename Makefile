@@ -12,6 +12,11 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
 .PHONY: install run serve test lint format migrate seed bench clean lock upgrade uv
 
+# Python keeps the bytecode of what it imports (in __pycache__, ignored by git). A shell with
+# PYTHONDONTWRITEBYTECODE set would make every process of `make run` (migrate, seed_demo, the web
+# server, the worker) compile the same ~1,700 modules again; here the first one writes them.
+unexport PYTHONDONTWRITEBYTECODE
+
 # A virtualenv made with the system python3, with exactly the locked versions (hashes checked);
 # reinstalled whenever pyproject.toml or a lock file changes. A dependency added to pyproject.toml
 # and not yet in the lock is locked first (keeping every other pin): commit the lock files.

@@ -447,8 +447,8 @@ if PRIVATE_FILES_SERVE not in {"redirect", "stream"}:
     raise ImproperlyConfigured("PRIVATE_FILES_SERVE must be 'redirect' or 'stream'.")
 PRIVATE_FILE_URL_SECONDS = env.int("PRIVATE_FILE_URL_SECONDS", default=60)
 S3_STORAGES = {
-    "default": {"BACKEND": "marketplace.core.storage.PublicS3Storage"},
-    "private": {"BACKEND": "marketplace.core.storage.PrivateS3Storage"},
+    "default": {"BACKEND": "marketplace.core.s3.PublicS3Storage"},
+    "private": {"BACKEND": "marketplace.core.s3.PrivateS3Storage"},
 }
 
 # --- Metrics and error reports ----------------------------------------------------------------

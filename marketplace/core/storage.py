@@ -11,6 +11,9 @@ A private file is handed out only after the view's permission check, by
 the answer is a redirect to a pre-signed URL valid for ``PRIVATE_FILE_URL_SECONDS`` that makes
 the browser download it (``Content-Disposition: attachment``); with ``stream`` the web node
 reads it from the bucket and sends it itself (for buckets the browser cannot reach).
+
+The bucket's storage classes are in ``marketplace.core.s3``, imported only when a bucket is
+configured: boto3 takes a while to import, and ``make run`` has no bucket.
 """
 
 from __future__ import annotations
@@ -18,37 +21,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.http.response import HttpResponseBase
-from storages.backends.s3 import S3Storage  # type: ignore[import-untyped]
-
-
-class PublicS3Storage(S3Storage):
-    def get_default_settings(self):
-        return {**super().get_default_settings(), "location": "public", "default_acl": None}
-
-
-class PrivateS3Storage(S3Storage):
-    """Private files: pre-signed URLs only, short-lived, always as a download."""
-
-    def get_default_settings(self):
-        return {
-            **super().get_default_settings(),
-            "location": "private",
-            "default_acl": None,
-            "querystring_auth": True,
-            "querystring_expire": settings.PRIVATE_FILE_URL_SECONDS,
-            "custom_domain": None,
-        }
-
-    def attachment_url(self, name: str, *, filename: str, content_type: str) -> str:
-        quoted = filename.replace("\\", "_").replace('"', "_")
-        return self.url(
-            name,
-            parameters={
-                "ResponseContentDisposition": f'attachment; filename="{quoted}"',
-                "ResponseContentType": content_type,
-                "ResponseCacheControl": "private, no-store",
-            },
-        )
 
 
 def private_file_response(field_file, filename: str, content_type: str):

@@ -4,12 +4,14 @@ Each app adds its part in a function ``seed_demo(stdout)`` in its own ``demo.py`
 runs them in dependency order after the accounts.
 """
 
+import functools
 import importlib
 import importlib.util
 
 from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -70,12 +72,19 @@ STUDENTS = [
 EXTENSIONS = ["postings", "applications", "payments", "notifications", "credentials"]
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    """Hashed once for all demo users: a password hash takes most of a second on purpose, and
+    every demo account has the same published password anyway."""
+    return make_password(DEMO_PASSWORD)
+
+
 def _user(email, name, role, *, tz="UTC") -> User:
     user, created = User.objects.get_or_create(
         email=email, defaults={"full_name": name, "role": role, "time_zone": tz}
     )
     if created:
-        user.set_password(DEMO_PASSWORD)
+        user.password = _demo_password_hash()
         user.save(update_fields=["password"])
     _verified(user)
     return user
@@ -85,7 +94,9 @@ def _staff(email, name) -> User:
     """Made as ``createsuperuser`` makes the first staff user in production."""
     user = User.objects.filter(email=email).first()
     if user is None:
-        user = User.objects.create_superuser(email, DEMO_PASSWORD, full_name=name)
+        user = User.objects.create_superuser(email, None, full_name=name)
+        user.password = _demo_password_hash()
+        user.save(update_fields=["password"])
     _verified(user)
     return user
 
