@@ -11,9 +11,10 @@ from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from marketplace.core.errors import DomainError, NotPermitted
+from marketplace.core.http import require_form_page
 
 from . import selectors, services
 from .authentication import recently_logged_in
@@ -66,6 +67,7 @@ def account_panel(request):
 # --- Student profile --------------------------------------------------------------------------
 
 
+@require_form_page
 @student_required
 def profile_edit(request):
     profile = selectors.student_profile_for(request.user)
@@ -94,6 +96,7 @@ def profile_edit(request):
 # --- Organisations ----------------------------------------------------------------------------
 
 
+@require_safe
 @employer_required
 def organisation(request):
     employer = request.employer
@@ -111,6 +114,7 @@ def organisation(request):
     )
 
 
+@require_form_page
 @employer_required
 def organisation_edit(request, pk: int):
     # Another organisation's edit page does not exist for this user: 404, not 403.
@@ -133,12 +137,14 @@ def organisation_edit(request, pk: int):
     return render(request, "accounts/organisation_form.html", {"form": form, "employer": employer})
 
 
+@require_safe
 def employer_detail(request, pk: int):
     """The public page of an organisation, for students deciding whether to apply."""
     employer = get_object_or_404(Employer, pk=pk)
     return render(request, "accounts/employer_detail.html", {"employer": employer})
 
 
+@require_safe
 def employer_logo(request, pk: int):
     """The organisation's logo, served by the application so that it works without a media
     server; the upload was checked to be a real image of an allowed type."""
@@ -164,8 +170,8 @@ def employer_logo(request, pk: int):
 # --- Invitations ------------------------------------------------------------------------------
 
 
-@employer_required
 @require_POST
+@employer_required
 def invitation_create(request):
     form = InvitationForm(request.POST)
     if not form.is_valid():
@@ -187,6 +193,7 @@ def invitation_create(request):
     return redirect("accounts:organisation")
 
 
+@require_form_page
 def invitation_accept(request, token: str):
     """The link from the invitation e-mail.
 
@@ -247,6 +254,7 @@ def _settings_page(request, form, *, token_form=None, new_key=None, status=200):
     )
 
 
+@require_form_page
 @login_required
 def account_settings(request):
     form = AccountSettingsForm(
@@ -266,8 +274,8 @@ def _initial_settings_form(request):
     )
 
 
-@login_required
 @require_POST
+@login_required
 def token_create(request):
     """A new named token, shown on this answer only (never stored in a message or a cookie).
     Only a recent log-in may make one: allauth asks for the password (or a code) again."""
@@ -290,8 +298,8 @@ def token_create(request):
     return response
 
 
-@login_required
 @require_POST
+@login_required
 def token_revoke(request, pk: int):
     token = selectors.api_token_get(pk=pk, user=request.user)
     services.api_token_revoke(token=token, actor=request.user)

@@ -10,13 +10,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.selectors import employer_for_user
 from accounts.views import employer_required, student_required
 from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
-from marketplace.core.http import safe_next_url
+from marketplace.core.http import require_form_page, safe_next_url
 from marketplace.core.money import format_money
 from marketplace.core.storage import private_file_response
 from postings.markdown import render_markdown
@@ -50,6 +50,7 @@ def _attachment(field_file, filename: str, content_type: str):
 # --- Applying --------------------------------------------------------------------------------
 
 
+@require_form_page
 @student_required
 def apply(request, posting_pk: int):
     posting = posting_get_visible(pk=posting_pk, user=request.user)
@@ -127,6 +128,7 @@ def apply_part(request, posting: Posting):
     return "applications/_apply_part.html", {"form": form, "posting": posting}
 
 
+@require_safe
 @student_required
 def my_applications(request):
     return render(
@@ -136,6 +138,7 @@ def my_applications(request):
     )
 
 
+@require_safe
 @login_required
 def application_detail(request, pk: int):
     application, role = selectors.application_get_for_user(pk=pk, user=request.user)
@@ -168,8 +171,8 @@ def application_detail(request, pk: int):
 MOVES = {"withdraw", "shortlist", "reject", "offer", "accept", "decline"}
 
 
-@login_required
 @require_POST
+@login_required
 def application_move(request, pk: int, move: str):
     application, role = selectors.application_get_for_user(pk=pk, user=request.user)
     if move not in MOVES or role == STAFF:
@@ -222,8 +225,8 @@ def application_move(request, pk: int, move: str):
     return redirect(safe_next_url(request, reverse("applications:detail", args=[application.pk])))
 
 
-@login_required
 @require_POST
+@login_required
 def message_post(request, pk: int):
     application, role = selectors.application_get_for_user(pk=pk, user=request.user)
     if role == STAFF:
@@ -249,6 +252,7 @@ def cv_response(application: Application):
     return _attachment(application.cv, name, content_type_for(name))
 
 
+@require_safe
 @login_required
 def cv_download(request, pk: int):
     application, _role = selectors.application_get_for_user(pk=pk, user=request.user)
@@ -258,6 +262,7 @@ def cv_download(request, pk: int):
 # --- The employer's side ---------------------------------------------------------------------
 
 
+@require_safe
 @employer_required
 def employer_postings(request):
     return render(
@@ -267,6 +272,7 @@ def employer_postings(request):
     )
 
 
+@require_safe
 @login_required
 def pipeline(request, posting_pk: int):
     posting = posting_get_owned(pk=posting_pk, user=request.user)
@@ -286,12 +292,14 @@ def pipeline(request, posting_pk: int):
 # --- Assignments -----------------------------------------------------------------------------
 
 
+@require_safe
 @login_required
 def assignments(request):
     items = selectors.assignments_list_for(request.user)
     return render(request, "applications/assignments.html", {"assignments": items})
 
 
+@require_safe
 @login_required
 def assignment_detail(request, pk: int):
     assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
@@ -342,6 +350,7 @@ def assignment_detail(request, pk: int):
     )
 
 
+@require_form_page
 @login_required
 def submit(request, milestone_pk: int):
     milestone, role = selectors.milestone_get_for_user(pk=milestone_pk, user=request.user)
@@ -382,8 +391,8 @@ def submit(request, milestone_pk: int):
 MILESTONE_MOVES = {"approve", "revision", "dispute"}
 
 
-@login_required
 @require_POST
+@login_required
 def milestone_move(request, pk: int, move: str):
     milestone, role = selectors.milestone_get_for_user(pk=pk, user=request.user)
     if move not in MILESTONE_MOVES or role == STAFF:
@@ -428,6 +437,7 @@ def _approved_message(milestone) -> str:
 SETTLED = {"paid", "resolved", "open", "revision_requested", "disputed"}
 
 
+@require_safe
 @login_required
 def milestone_status(request, pk: int):
     """The milestone's status, for the assignment page to update itself (htmx, every few
@@ -440,8 +450,8 @@ def milestone_status(request, pk: int):
     )
 
 
-@login_required
 @require_POST
+@login_required
 def assignment_cancel(request, pk: int):
     assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
     if role == STAFF:
@@ -458,8 +468,8 @@ def assignment_cancel(request, pk: int):
     return redirect("applications:assignment", assignment.pk)
 
 
-@login_required
 @require_POST
+@login_required
 def rate(request, pk: int):
     assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
     if role == STAFF:
@@ -482,8 +492,8 @@ def rate(request, pk: int):
     return redirect("applications:assignment", assignment.pk)
 
 
-@login_required
 @require_POST
+@login_required
 def record_visibility(request, pk: int):
     assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
     if role != STUDENT:
@@ -495,12 +505,14 @@ def record_visibility(request, pk: int):
     return redirect("applications:assignment", assignment.pk)
 
 
+@require_safe
 @login_required
 def file_download(request, pk: int):
     item = selectors.submission_file_get_for_user(pk=pk, user=request.user)
     return _attachment(item.file, item.original_name, item.content_type)
 
 
+@require_form_page
 @login_required
 def reinvite(request, pk: int):
     assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
@@ -531,6 +543,7 @@ def reinvite(request, pk: int):
 # --- The verified record and staff -----------------------------------------------------------
 
 
+@require_safe
 def record(request, slug: str):
     profile, is_owner = selectors.record_profile_for_viewer(slug=slug, user=request.user)
     entries = selectors.record_entries(student=profile.user)
@@ -548,6 +561,7 @@ def record(request, slug: str):
     )
 
 
+@require_safe
 @staff_required
 def disputes(request):
     return render(request, "applications/disputes.html", {"disputes": selectors.disputes_open()})

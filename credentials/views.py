@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.views import student_required
 from applications.forms import add_domain_error
 from applications.selectors import assignment_get_for_user
 from marketplace.core.errors import DomainError
+from marketplace.core.http import require_form_page
 
 from . import keys, selectors, services
 from .forms import DeclineForm, SupervisorForm, VerifyForm
@@ -30,6 +31,7 @@ def _owned(request, public_id):
     return credential
 
 
+@require_safe
 @student_required
 def mine(request):
     credentials = selectors.credentials_for_student(request.user)
@@ -53,6 +55,7 @@ def mine(request):
     return render(request, "credentials/mine.html", {"rows": rows, "waiting": waiting})
 
 
+@require_safe
 def detail(request, public_id):
     credential, is_owner = selectors.credential_for_viewer(public_id=public_id, user=request.user)
     verify_url = reverse("credentials:verify") + "?url=" + credential.document.get("id", "")
@@ -73,12 +76,14 @@ def _download(content: str, filename: str, content_type: str) -> HttpResponse:
     return response
 
 
+@require_safe
 def download_json(request, public_id):
     credential, _ = selectors.credential_for_viewer(public_id=public_id, user=request.user)
     content = json.dumps(credential.document, indent=2, ensure_ascii=False)
     return _download(content, f"credential-{credential.public_id}.json", "application/json")
 
 
+@require_safe
 def download_jwt(request, public_id):
     credential, _ = selectors.credential_for_viewer(public_id=public_id, user=request.user)
     return _download(credential.jwt, f"credential-{credential.public_id}.jwt", JWT_TYPE)
@@ -145,6 +150,7 @@ def name_supervisor(request, pk: int):
     return redirect("credentials:mine")
 
 
+@require_form_page
 def verify(request):
     form = VerifyForm(request.POST or None, request.FILES or None)
     result = None
@@ -168,6 +174,7 @@ def verify(request):
     return render(request, "credentials/verify.html", context, status=status)
 
 
+@require_safe
 def jwks(request):
     response = JsonResponse(keys.jwks())
     response["Access-Control-Allow-Origin"] = "*"
@@ -175,6 +182,7 @@ def jwks(request):
     return response
 
 
+@require_safe
 def issuer(request):
     data = {
         "@context": [
@@ -193,6 +201,7 @@ def issuer(request):
     return response
 
 
+@require_safe
 def status_list(request, number: int):
     response = HttpResponse(selectors.status_list_jwt(number), content_type=JWT_TYPE)
     response["Access-Control-Allow-Origin"] = "*"
@@ -200,6 +209,7 @@ def status_list(request, number: int):
     return response
 
 
+@require_form_page
 def supervisor(request, token: str):
     sign_off = selectors.sign_off_for_token(token)
     decline_form = DeclineForm(request.POST or None)

@@ -15,9 +15,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
-from marketplace.core.http import safe_next_url
+from marketplace.core.http import require_form_page, safe_next_url
 from marketplace.core.links import absolute
 
 from . import selectors, services
@@ -39,8 +44,8 @@ def _own_notification(request, pk: int):
     return notification
 
 
+@require_safe
 @login_required
-@require_GET
 def inbox(request):
     unread_only = request.GET.get("filter") == "unread"
     before = None
@@ -64,8 +69,8 @@ def inbox(request):
     )
 
 
+@require_safe
 @login_required
-@require_GET
 def notification_open(request, pk: int):
     """Follow a notification's link, marking it read on the way."""
     notification = _own_notification(request, pk)
@@ -78,8 +83,8 @@ def notification_open(request, pk: int):
     return redirect("notifications:inbox")
 
 
-@login_required
 @require_POST
+@login_required
 def notification_read(request, pk: int):
     notification = _own_notification(request, pk)
     services.notification_mark_read(notification=notification, actor=request.user)
@@ -92,8 +97,8 @@ def notification_read(request, pk: int):
     return redirect(safe_next_url(request, reverse("notifications:inbox")))
 
 
-@login_required
 @require_POST
+@login_required
 def notifications_read_all(request):
     marked = services.notifications_mark_all_read(actor=request.user)
     if _is_htmx(request):
@@ -108,6 +113,7 @@ def notifications_read_all(request):
     return redirect(safe_next_url(request, reverse("notifications:inbox")))
 
 
+@require_form_page
 @login_required
 def preferences(request):
     email_enabled, groups = selectors.email_preferences(user=request.user)
@@ -170,8 +176,8 @@ def calendar_feed(request, token: str):
     return response
 
 
-@login_required
 @require_POST
+@login_required
 def calendar_regenerate(request):
     services.calendar_token_regenerate(user=request.user, actor=request.user)
     messages.success(

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.selectors import employer_for_user, is_member, student_profile_for
 from accounts.views import employer_required, student_required
@@ -20,6 +20,7 @@ from applications.models import Assignment
 from marketplace.core import payout_countries
 from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
+from marketplace.core.http import require_form_page
 
 from . import exports, selectors, services
 from .models import Funding, Payout
@@ -40,6 +41,7 @@ def _own_assignment(request, pk: int) -> Assignment:
 # --- Funding --------------------------------------------------------------------------------
 
 
+@require_form_page
 @employer_required
 def funding(request, assignment_pk: int):
     """The breakdown (milestones, platform fee, total) and the "pay" button."""
@@ -82,6 +84,7 @@ def _funding_for_viewer(request, pk: int) -> Funding:
     return funding
 
 
+@require_safe
 @login_required
 def funding_return(request, pk: int):
     """Where the checkout sends the employer back. It only shows the state: the assignment is
@@ -107,6 +110,7 @@ def funding_return(request, pk: int):
     return render(request, template, {"funding": funding, "replayed": bool(session_id)})
 
 
+@require_safe
 @login_required
 def receipt(request, pk: int):
     funding = _funding_for_viewer(request, pk)
@@ -123,6 +127,7 @@ def receipt(request, pk: int):
     )
 
 
+@require_safe
 @login_required
 def receipt_pdf(request, pk: int):
     return receipt_pdf_response(_funding_for_viewer(request, pk))
@@ -131,6 +136,7 @@ def receipt_pdf(request, pk: int):
 # --- Payout account -------------------------------------------------------------------------
 
 
+@require_safe
 @student_required
 def payout_account(request):
     account = selectors.payout_account_for(student=request.user)
@@ -165,18 +171,20 @@ def _onboarding_redirect(request):
     return redirect(url)
 
 
-@student_required
 @require_POST
+@student_required
 def payout_account_onboard(request):
     return _onboarding_redirect(request)
 
 
+@require_safe
 @student_required
 def payout_account_refresh(request):
     """The provider sends the student here when a link expired: a fresh link at once."""
     return _onboarding_redirect(request)
 
 
+@require_safe
 @student_required
 def payout_account_return(request):
     account = selectors.payout_account_for(student=request.user)
@@ -193,6 +201,7 @@ def payout_account_return(request):
 # --- Billing, earnings, staff ---------------------------------------------------------------
 
 
+@require_safe
 @employer_required
 def billing(request):
     return render(
@@ -205,6 +214,7 @@ def billing(request):
     )
 
 
+@require_safe
 @student_required
 def earnings(request):
     return render(
@@ -218,26 +228,31 @@ def earnings(request):
     )
 
 
+@require_safe
 @staff_required
 def staff_money(request):
     return render(request, "payments/staff_money.html", selectors.staff_overview())
 
 
+@require_safe
 @student_required
 def earnings_csv(request):
     return exports.payouts_csv(exports.student_payouts(request.user), "payouts.csv")
 
 
+@require_safe
 @employer_required
 def billing_csv(request):
     return exports.fundings_csv(exports.employer_fundings(request.employer), "fundings.csv")
 
 
+@require_safe
 @staff_required
 def staff_payouts_csv(request):
     return exports.payouts_csv(exports.all_payouts(), "all-payouts.csv")
 
 
+@require_safe
 @staff_required
 def staff_fundings_csv(request):
     return exports.fundings_csv(exports.all_fundings(), "all-fundings.csv")
@@ -259,6 +274,7 @@ def _same_site(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+@require_form_page
 @login_required
 def test_checkout(request, session_id: str):
     provider = _test_provider()
@@ -301,6 +317,7 @@ def _event(data: dict):
     return event_from_dict(data)
 
 
+@require_form_page
 @student_required
 def test_onboarding(request, link_id: str):
     provider = _test_provider()

@@ -23,12 +23,14 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from marketplace.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
 
+@require_safe
 @never_cache
 def healthz(request):
     return JsonResponse({"status": "ok"})
@@ -66,6 +68,7 @@ CHECKS: dict[str, Callable[[], None]] = {
 }
 
 
+@require_safe
 @never_cache
 def readyz(request):
     checks: dict[str, str] = {}

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -147,6 +148,7 @@ def _process_registry() -> CollectorRegistry:
     return REGISTRY
 
 
+@require_safe
 @never_cache
 def metrics_view(request) -> HttpResponse:
     if not _allowed(request):

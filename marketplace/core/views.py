@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from .panels import render_panels
 
@@ -15,16 +16,19 @@ from .panels import render_panels
 DB_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
+@require_safe
 def home(request):
     return render(request, "core/home.html", {"panels": render_panels(request)})
 
 
+@require_safe
 @login_required
 def dashboard(request):
     """Every app's panels for this user (see ``marketplace.core.panels``)."""
     return render(request, "core/dashboard.html", {"panels": render_panels(request)})
 
 
+@require_safe
 @never_cache
 def csrf(request):
     """The visitor's own CSRF token, and its cookie. Cached pages are shared by every visitor, so
@@ -32,6 +36,7 @@ def csrf(request):
     return JsonResponse({"token": get_token(request)})
 
 
+@require_safe
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page links; send them to the site's icon."""
     from django.shortcuts import redirect

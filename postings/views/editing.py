@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.views import employer_required
 from marketplace.core.errors import DomainError
+from marketplace.core.http import require_form_page
 from marketplace.core.money import exponent
 
 from .. import rules, selectors, services
@@ -103,11 +104,13 @@ def _editor(request, posting: Posting | None):
     )
 
 
+@require_form_page
 @employer_required
 def posting_create(request):
     return _editor(request, None)
 
 
+@require_form_page
 @employer_required
 def posting_edit(request, pk: int):
     posting = selectors.posting_get_owned(pk=pk, user=request.user)
@@ -121,8 +124,8 @@ def posting_edit(request, pk: int):
     return _editor(request, posting)
 
 
-@employer_required
 @require_POST
+@employer_required
 def posting_preview(request):
     """The htmx preview: the description as students will see it, the derived facts, and the
     warnings (pay floor) the employer should read before submitting."""
@@ -202,27 +205,28 @@ def _owned_action(request, pk: int, action, success: str):
     return redirect("postings:detail", pk=result.pk)
 
 
-@employer_required
 @require_POST
+@employer_required
 def posting_submit(request, pk: int):
     posting = selectors.posting_get_owned(pk=pk, user=request.user)
     return _submit_saved(request, posting)
 
 
-@employer_required
 @require_POST
+@employer_required
 def posting_withdraw(request, pk: int):
     return _owned_action(request, pk, services.posting_withdraw, "The posting is closed.")
 
 
-@employer_required
 @require_POST
+@employer_required
 def posting_duplicate(request, pk: int):
     return _owned_action(
         request, pk, services.posting_duplicate, "A copy was made as a draft; edit it and submit."
     )
 
 
+@require_safe
 @employer_required
 def my_postings(request):
     counts = selectors.status_counts(employer=request.employer)

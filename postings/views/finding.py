@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from .. import rules, selectors
 from ..cache import cache_anonymous
@@ -42,6 +43,7 @@ INPUT_FIELDS = [  # (name, label, input type, step)
 ]
 
 
+@require_safe
 @cache_anonymous("page")
 def posting_list(request):
     """The public list: filters, search, sort and keyset pages (see ``postings.pagination``);
@@ -124,6 +126,7 @@ def _filter_controls(request, filterset: PostingFilter) -> dict:
     }
 
 
+@require_safe
 def posting_detail(request, pk: int):
     user = request.user if request.user.is_authenticated else None
     posting = selectors.posting_get_visible(pk=pk, user=user)

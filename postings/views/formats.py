@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from ..fit import formats_for, search_link, widened
 from ..forms import FitForm
 from ..models import Format
 
 
+@require_safe
 def format_guide(request):
     form = FitForm(request.GET or None)
     advice = None

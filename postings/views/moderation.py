@@ -8,17 +8,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
-from marketplace.core.http import safe_next_url
+from marketplace.core.http import require_form_page, safe_next_url
 
 from .. import selectors, services
 from ..forms import ReasonForm, ReportForm
 from ..models import Posting
 
 
+@require_form_page
 @login_required
 def posting_report(request, pk: int):
     posting = selectors.posting_get_visible(pk=pk, user=request.user)
@@ -52,14 +53,15 @@ MODERATION_ACTIONS: dict[str, tuple[Callable[..., Posting], str]] = {
 }
 
 
+@require_safe
 @staff_required
 def moderation_queue(request):
     queue = {name: list(qs[:100]) for name, qs in selectors.moderation_queue().items()}
     return render(request, "postings/moderation.html", queue | {"reason_form": ReasonForm()})
 
 
-@staff_required
 @require_POST
+@staff_required
 def moderate(request, pk: int):
     posting = selectors.posting_get_visible(pk=pk, user=request.user)
     action = request.POST.get("action", "")

@@ -10,12 +10,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.views import student_required
 from marketplace.core.errors import DomainError
+from marketplace.core.http import require_form_page
 
 from .. import selectors, services
 from ..filters import describe_query
 from ..forms import SavedSearchForm
 
 
+@require_form_page
 @student_required
 def saved_searches(request):
     """The student's saved searches, and saving one (the list page's "Save this search")."""
@@ -52,8 +54,8 @@ def saved_searches(request):
     )
 
 
-@student_required
 @require_POST
+@student_required
 def saved_search_delete(request, pk: int):
     saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
     services.saved_search_delete(saved_search=saved_search, actor=request.user)
