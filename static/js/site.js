@@ -9,7 +9,25 @@ const csrfToken = () => {
 };
 const needsCsrf = "[hx-post], [hx-put], [hx-patch], [hx-delete], form[method=post]";
 
+// A form that came back with errors: its summary takes the focus (read out, and the keyboard
+// starts there); a link in it focuses its field, not only scrolls to it.
+const focusErrorSummary = (root) => {
+  const summary = root.querySelector("[data-error-summary]");
+  if (summary) summary.focus();
+};
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-error-summary] a[href^='#']");
+  const field = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (field) {
+    event.preventDefault();
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+  }
+});
+document.addEventListener("htmx:afterSwap", (event) => focusErrorSummary(event.detail.target));
+
 document.addEventListener("DOMContentLoaded", () => {
+  focusErrorSummary(document);
   if (!csrfToken() && document.querySelector(needsCsrf)) {
     fetch("/csrf/", { credentials: "same-origin" });
   }
