@@ -165,6 +165,28 @@ class ChargebackAdmin(ReadOnlyAdmin):
         "stripe_status",
         "status",
         "evidence_due_by",
+        "payouts_released_at",
     )
     list_filter = ("status", "stripe_status")
     search_fields = ("dispute_id",)
+    actions = ["pay_held_payouts"]
+
+    @admin.action(description="Pay the held payouts from the platform")
+    def pay_held_payouts(self, request, queryset):
+        """A lost chargeback's decision: the platform pays the student's approved work."""
+        for chargeback in queryset:
+            try:
+                released = services.chargeback_release_payouts(
+                    chargeback=chargeback, actor=request.user
+                )
+            except DomainError as exc:
+                self.message_user(
+                    request, f"Dispute {chargeback.dispute_id}: {exc.message}", messages.WARNING
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Dispute {chargeback.dispute_id}: {released} payout(s) released; later "
+                    "approvals are paid too.",
+                    messages.SUCCESS,
+                )

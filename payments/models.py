@@ -450,7 +450,8 @@ class Chargeback(models.Model):
 
     Stripe's own status is kept verbatim (``stripe_status``); ours says what it means for us:
     open (payouts of the funding wait), won (money kept: payouts resume) or lost (the money is
-    gone: what the assignment still held covers it, staff decide the rest).
+    gone: what the assignment still held covers it; its payouts wait until staff decide: cancel
+    the assignment, or have the platform pay them, ``payouts_released_at``).
     """
 
     class Status(models.TextChoices):
@@ -477,6 +478,10 @@ class Chargeback(models.Model):
     # check counts them as gone from the assignment).
     held_used = models.BigIntegerField(default=0)
     fee_used = models.BigIntegerField(default=0)
+    # When lost, staff may have the platform pay the assignment's payouts itself (admin action):
+    # from then on they go, the platform putting in what the assignment no longer holds.
+    payouts_released_at = models.DateTimeField(null=True, blank=True)
+    platform_covered = models.BigIntegerField(default=0, db_default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -256,12 +256,13 @@ def ledger_problems() -> list[str]:
         .values("assignment_id")
         .annotate(total=Sum("amount"), fee=Sum("fee_amount"))
     }
-    # Lost chargebacks: the held money and fee that covered them left the assignment.
+    # Lost chargebacks: the held money and fee that covered them left the assignment, less
+    # what the platform later put back in to pay its payouts.
     lost = {
-        row["assignment_id"]: (row["held"], row["fee"])
+        row["assignment_id"]: (row["held"] - row["covered"], row["fee"])
         for row in Chargeback.objects.filter(status=Chargeback.Status.LOST)
         .values("assignment_id")
-        .annotate(held=Sum("held_used"), fee=Sum("fee_used"))
+        .annotate(held=Sum("held_used"), fee=Sum("fee_used"), covered=Sum("platform_covered"))
     }
     fundings = Funding.objects.filter(
         Q(status=Funding.Status.PAID) | Q(assignment_id__in=list(balances))

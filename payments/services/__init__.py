@@ -14,7 +14,7 @@ here so callers write ``from payments import services`` and ``services.payout_re
 """
 
 from .attempts import IDEMPOTENCY_WINDOW, PaymentRefused, claim_window
-from .chargebacks import chargeback_sync
+from .chargebacks import chargeback_release_payouts, chargeback_sync
 from .fees import charge_sync, funding_fee_record
 from .fulfilment import funding_check_sessions, fundings_find_unbooked
 from .funding import (
@@ -65,6 +65,7 @@ __all__ = [
     "dispute_settle",
     "funding_check_sessions",
     "charge_sync",
+    "chargeback_release_payouts",
     "chargeback_sync",
     "funding_confirm",
     "funding_fee_record",

@@ -7,8 +7,11 @@ transactions (funds withdrawn, funds reinstated) is booked once; staff and the e
 told, with the evidence due date on the staff money page.
 
 When it closes: won (or an inquiry closed, or prevented) resumes the payouts; lost leaves the
-money gone, so what the assignment still held, then its platform fee, cover the loss, the
-waiting payouts stay held and staff decide (cancel the assignment, or pay from the platform).
+money gone, so what the assignment still held, then its platform fee, cover the loss, and the
+payouts wait (``LOST_HOLD_REASON``) until staff decide: cancel the assignment, or have the
+platform pay them (``chargeback_release_payouts``, an admin action). A milestone approved after
+the loss gets its payout too, held the same way, not refused: its money is booked as owed to
+the student only once the platform puts in what the assignment no longer holds.
 
 Every event (``charge.dispute.created``, ``.updated``, ``.closed``, ``.funds_withdrawn``,
 ``.funds_reinstated``) re-fetches the dispute and runs the same idempotent sync.
@@ -18,13 +21,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.core.audit import audit
-from marketplace.core.errors import status_move
+from marketplace.core.errors import InvalidTransition, status_move
 from marketplace.core.money import format_money
 from notifications.services import notify
 
@@ -32,7 +35,7 @@ from ..models import Chargeback, Funding, LedgerEntry, Payout
 from ..providers import get_provider
 from ..providers.base import Dispute
 from .attempts import Account
-from .ledger import ledger_post
+from .ledger import assignment_refundable, ledger_post, payout_due_booked, payout_due_post
 from .reconciliation import issue_raise
 
 # Stripe's closed statuses: which keep the money and which lose it.
@@ -41,6 +44,10 @@ LOST = frozenset({"lost"})
 HOLD_REASON = (
     "The employer's bank disputes the card payment for this assignment: "
     "this payout waits until the dispute is decided."
+)
+LOST_HOLD_REASON = (
+    "The employer's bank took the payment for this assignment back: "
+    "this payout waits until our team decides how it is paid."
 )
 
 
@@ -143,11 +150,94 @@ def _hold_payouts(funding: Funding) -> int:
     )
 
 
+def hold_reason_for(*, funding_id: int) -> str:
+    """Why a payout of this funding must wait now, or "" when it need not: an open chargeback,
+    or a lost one whose payouts staff have not had the platform pay."""
+    statuses = set(
+        Chargeback.objects.filter(funding_id=funding_id)
+        .filter(
+            Q(status=Chargeback.Status.OPEN)
+            | Q(status=Chargeback.Status.LOST, payouts_released_at=None)
+        )
+        .values_list("status", flat=True)
+    )
+    if Chargeback.Status.OPEN in statuses:
+        return HOLD_REASON
+    return LOST_HOLD_REASON if statuses else ""
+
+
 def chargeback_blocks(*, funding_id: int) -> bool:
-    """Whether a payout of this funding must wait (an open or lost chargeback)."""
-    return Chargeback.objects.filter(
-        funding_id=funding_id, status__in=[Chargeback.Status.OPEN, Chargeback.Status.LOST]
-    ).exists()
+    """Whether a payout of this funding must wait (see ``hold_reason_for``)."""
+    return bool(hold_reason_for(funding_id=funding_id))
+
+
+def lost_chargeback(*, funding_id: int) -> Chargeback | None:
+    """The funding's latest lost chargeback, if any."""
+    return (
+        Chargeback.objects.filter(funding_id=funding_id, status=Chargeback.Status.LOST)
+        .order_by("-closed_at", "-pk")
+        .first()
+    )
+
+
+def payout_fund_after_loss(*, chargeback: Chargeback, payout: Payout) -> None:
+    """Book a payout of a funding whose chargeback was lost as owed to the student, the platform
+    putting in what the assignment no longer holds (its loss, ``platform_covered``). Inside the
+    caller's transaction, funding locked; once per payout."""
+    if payout_due_booked(payout):
+        return
+    held = assignment_refundable(assignment_id=payout.assignment_id)[0]
+    shortfall = max(0, payout.amount - max(held, 0))
+    if shortfall:
+        ledger_post(
+            transaction_id=f"payout:{payout.pk}:covered",
+            assignment=chargeback.assignment,
+            currency=payout.currency,
+            lines={Account.PLATFORM_LOSSES: -shortfall, Account.HELD: shortfall},
+            memo=f"Dispute {chargeback.dispute_id} lost: the platform pays payout #{payout.pk}",
+        )
+        Chargeback.objects.filter(pk=chargeback.pk).update(
+            platform_covered=models.F("platform_covered") + shortfall
+        )
+    payout_due_post(payout)
+
+
+def chargeback_release_payouts(*, chargeback: Chargeback, actor) -> int:
+    """Staff decide that the platform pays the payouts a lost chargeback holds (admin action):
+    each is booked as owed (the platform putting in what is missing) and released, and so is
+    every payout of the assignment approved later. Returns how many were released."""
+    from ..tasks import release_payout
+
+    with transaction.atomic():
+        Funding.objects.select_for_update().get(pk=chargeback.funding_id)
+        chargeback = Chargeback.objects.select_for_update().get(pk=chargeback.pk)
+        if chargeback.status != Chargeback.Status.LOST:
+            raise InvalidTransition("Only the payouts of a lost chargeback are paid this way.")
+        if chargeback.payouts_released_at is not None:
+            return 0
+        chargeback.payouts_released_at = timezone.now()
+        chargeback.save(update_fields=["payouts_released_at", "updated_at"])
+        waiting = list(
+            Payout.objects.select_for_update()
+            .select_related("funding__assignment")
+            .filter(funding_id=chargeback.funding_id, status=Payout.Status.PENDING)
+            .exclude(hold_reason="")
+        )
+        still_open = chargeback_blocks(funding_id=chargeback.funding_id)
+        for payout in waiting:
+            payout_fund_after_loss(chargeback=chargeback, payout=payout)
+            if not still_open:  # another dispute on the same payment still holds them
+                payout.hold_reason = ""
+                payout.next_attempt_at = timezone.now()
+                payout.save(update_fields=["hold_reason", "next_attempt_at", "updated_at"])
+                release_payout.delay_on_commit(payout.pk)
+        audit(
+            action="chargeback.payouts_released",
+            target=chargeback,
+            actor=actor,
+            payouts=len(waiting),
+        )
+    return 0 if still_open else len(waiting)
 
 
 def _close_kept(chargeback: Chargeback) -> None:
@@ -196,6 +286,10 @@ def _close_lost(chargeback: Chargeback) -> None:
         memo=f"Dispute {chargeback.dispute_id} lost: held money and fee cover it",
     )
     audit(action="chargeback.lost", target=chargeback, held_used=held_used, fee_used=fee_used)
+    # The payouts waiting for the decision now wait for staff, and say so.
+    Payout.objects.filter(funding_id=chargeback.funding_id, status=Payout.Status.PENDING).update(
+        hold_reason=LOST_HOLD_REASON, next_attempt_at=None, updated_at=timezone.now()
+    )
     _tell_closed(chargeback, resumed=0)
 
 
@@ -238,7 +332,9 @@ def _tell_closed(chargeback: Chargeback, *, resumed: int) -> None:
         outcome = (
             f"lost. {format_money(chargeback.held_used, chargeback.currency)} held for the "
             f"assignment and {format_money(chargeback.fee_used, chargeback.currency)} of its fee "
-            "covered it; its payouts stay held: cancel the assignment or pay them by hand."
+            "covered it; its payouts, and those of milestones approved later, wait: cancel the "
+            "assignment, or have the platform pay them (admin, Chargebacks: “Pay the held "
+            "payouts from the platform”)."
         )
     issue_raise(
         key=f"dispute:{chargeback.dispute_id}:{chargeback.status}",

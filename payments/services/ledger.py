@@ -6,7 +6,7 @@ from django.db.models import Sum
 
 from applications.models import Assignment
 
-from ..models import LedgerEntry, Refund
+from ..models import LedgerEntry, Payout, Refund
 
 Account = LedgerEntry.Account
 
@@ -71,4 +71,19 @@ def assignment_refundable(*, assignment_id: int) -> tuple[int, int]:
         booked.get(Account.HELD, 0) - held_under_way,
         # The fee as charged: Stripe's fee was paid out of it (booked apart), not given back.
         booked.get(Account.PLATFORM_FEE, 0) + booked.get(Account.STRIPE_FEES, 0) - fee_under_way,
+    )
+
+
+def payout_due_booked(payout: Payout) -> bool:
+    return LedgerEntry.objects.filter(transaction_id=f"payout:{payout.pk}:due").exists()
+
+
+def payout_due_post(payout: Payout) -> None:
+    """The payout's money moves from what the assignment holds to what the student is owed."""
+    ledger_post(
+        transaction_id=f"payout:{payout.pk}:due",
+        assignment=payout.funding.assignment,
+        currency=payout.currency,
+        lines={Account.HELD: -payout.amount, Account.STUDENT_PAYABLE: payout.amount},
+        memo=f"Milestone #{payout.milestone_id} due to the student",
     )

@@ -29,8 +29,13 @@ from .attempts import (
     claim_window,
     error_outcome,
 )
-from .chargebacks import HOLD_REASON, chargeback_blocks
-from .ledger import assignment_refundable, ledger_post
+from .chargebacks import (
+    LOST_HOLD_REASON,
+    hold_reason_for,
+    lost_chargeback,
+    payout_fund_after_loss,
+)
+from .ledger import assignment_refundable, ledger_post, payout_due_post
 from .payout_accounts import payout_account_sync
 from .reconciliation import issue_raise
 
@@ -41,7 +46,8 @@ def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None
     """The one payout of a milestone (approved, or a dispute's release/split), once.
 
     Returns None when there is nothing to pay (amount 0) or the assignment is not funded yet
-    (the sweep comes back once it is).
+    (the sweep comes back once it is). After a lost chargeback took the money back, the payout
+    is made and held for staff (``_payout_hold_after_loss``) rather than refused.
     """
     amount = milestone.amount if amount is None else int(amount)
     if amount <= 0:
@@ -59,7 +65,9 @@ def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None
         existing = Payout.objects.filter(milestone=milestone).first()
         if existing is not None:
             return existing
-        if amount > assignment_refundable(assignment_id=milestone.assignment_id)[0]:
+        lost = lost_chargeback(funding_id=funding.pk)
+        short = amount > assignment_refundable(assignment_id=milestone.assignment_id)[0]
+        if short and lost is None:
             issue_raise(
                 key=f"milestone:{milestone.pk}:not-held",
                 kind="payout_exceeds_held",
@@ -81,18 +89,47 @@ def payout_create(*, milestone: Milestone, amount: int | None = None, actor=None
                 )
         except IntegrityError:
             return Payout.objects.get(milestone=milestone)
-        ledger_post(
-            transaction_id=f"payout:{payout.pk}:due",
-            assignment=funding.assignment,
-            currency=funding.currency,
-            lines={Account.HELD: -amount, Account.STUDENT_PAYABLE: amount},
-            memo=f"Milestone #{milestone.pk} due to the student",
-        )
         audit(action="payout.created", target=payout, actor=actor, amount=amount)
+        if lost is not None and lost.payouts_released_at is not None:
+            payout_fund_after_loss(chargeback=lost, payout=payout)
+        elif short and lost is not None:
+            _payout_hold_after_loss(payout, lost)
+            return payout
+        else:
+            payout_due_post(payout)
         from ..tasks import release_payout
 
         release_payout.delay_on_commit(payout.pk)
     return payout
+
+
+def _payout_hold_after_loss(payout: Payout, chargeback) -> None:
+    """A milestone approved after a lost chargeback took its money back: the payout is made but
+    waits, owed to nobody in the books yet, until staff decide (cancel the assignment, or have
+    the platform pay it). Staff and the student are told."""
+    payout.hold_reason = LOST_HOLD_REASON
+    payout.next_attempt_at = None
+    payout.save(update_fields=["hold_reason", "next_attempt_at", "updated_at"])
+    audit(action="payout.held", target=payout, reason="chargeback lost")
+    amount = format_money(payout.amount, payout.currency)
+    issue_raise(
+        key=f"payout:{payout.pk}:held-after-lost",
+        kind="chargeback",
+        description=f"Milestone #{payout.milestone_id} ({amount}) was approved after dispute "
+        f"{chargeback.dispute_id} was lost, and the assignment no longer holds its money. "
+        f"Payout #{payout.pk} waits: cancel the assignment, or have the platform pay it "
+        "(admin, Chargebacks: “Pay the held payouts from the platform”).",
+        assignment=payout.funding.assignment,
+    )
+    notify(
+        recipient=payout.student,
+        kind="payout.held",
+        title=f"Your payout of {amount} is on hold",
+        body="The employer's bank took the payment for this assignment back. Our team is "
+        "deciding how your approved work is paid; you do not need to do anything.",
+        link=reverse("payments:earnings"),
+        dedupe_key=f"payout:{payout.pk}:held",
+    )
 
 
 def milestone_release(*, milestone_id: int) -> Payout | None:
@@ -162,10 +199,11 @@ def _payout_attempt_start(*, payout_id: int) -> tuple[Payout, str] | None:
             return None
         if payout.funding.status != Funding.Status.PAID:
             return None
-        if chargeback_blocks(funding_id=payout.funding_id):
-            # The sweep leaves it alone (no next attempt) until the dispute is won.
-            if payout.status == Payout.Status.PENDING and payout.hold_reason != HOLD_REASON:
-                payout.hold_reason = HOLD_REASON
+        if reason := hold_reason_for(funding_id=payout.funding_id):
+            # The sweep leaves it alone (no next attempt) until the dispute is won, or staff
+            # have the platform pay a lost one's payouts.
+            if payout.status == Payout.Status.PENDING and payout.hold_reason != reason:
+                payout.hold_reason = reason
                 payout.next_attempt_at = None
                 payout.save(update_fields=["hold_reason", "next_attempt_at", "updated_at"])
                 audit(action="payout.held", target=payout, reason="chargeback")

@@ -103,9 +103,9 @@ def test_a_lost_chargeback_uses_what_was_held_and_keeps_payouts_held(stripe_api,
 
     with on_commit():
         payout = services.payout_create(milestone=approve(assignment.milestones.get()))
-    # Nothing is held any more for the milestone: no payout is made, staff are told.
-    assert payout is None
-    assert ReconciliationIssue.objects.filter(kind="payout_exceeds_held").exists()
+    # Nothing is held any more for the milestone: the payout is made, waits and says why.
+    assert payout.status == Payout.Status.PENDING and "took the payment" in payout.hold_reason
+    assert not ReconciliationIssue.objects.filter(kind="payout_exceeds_held").exists()
     assert not stripe_api.state.transfers
     assert_ledger_clean()
 
@@ -140,3 +140,99 @@ def test_a_dispute_on_a_charge_that_is_not_ours_is_raised_not_pinned_on_another_
     deliver(client, on_commit, ("charge.dispute.created", dispute))
     assert not Chargeback.objects.exists()
     assert dispute["id"] in ReconciliationIssue.objects.get(kind="chargeback").description
+
+
+def test_approvals_after_a_lost_chargeback_wait_for_staff_who_can_have_the_platform_pay(
+    stripe_api, client, on_commit
+):
+    """After a lost chargeback a later approval is held, not refused: the student and staff are
+    told why; the admin's "Pay the held payouts from the platform" pays it and the later ones,
+    the platform putting in what the assignment no longer holds; the books stay right."""
+    staff = StaffFactory(is_superuser=True)
+    assignment = fund_through_stripe(stripe_api, milestones=(20000, 30000, 10000))
+    funding = Funding.objects.get(assignment=assignment)
+    first, second, third = assignment.milestones.order_by("position")
+    # The first was approved while the dispute was open: held, owed to the student.
+    dispute = stripe_api.open_dispute(funding.charge_id)
+    deliver(client, on_commit, ("charge.dispute.created", dispute))
+    with on_commit():
+        services.payout_create(milestone=approve(first))
+        services.payments_sweep()
+    lost = stripe_api.close_dispute(dispute["id"], won=False)
+    deliver(client, on_commit, ("charge.dispute.closed", lost))
+    chargeback = Chargeback.objects.get()
+    assert chargeback.status == Chargeback.Status.LOST
+    # 66000 charged: 40000 still held and the 6000 fee covered it; 20000 was owed already.
+    assert (chargeback.held_used, chargeback.fee_used) == (40000, 6000)
+    held_first = Payout.objects.get(milestone=first)
+    assert "took the payment" in held_first.hold_reason
+
+    # The employer approves the second milestone through the sweep (the usual way).
+    approve(second)
+    for _ in range(2):  # a second sweep makes nothing new
+        with on_commit():
+            services.payments_sweep()
+    held_second = Payout.objects.get(milestone=second)
+    assert held_second.status == Payout.Status.PENDING and held_second.next_attempt_at is None
+    assert "took the payment" in held_second.hold_reason
+    assert not stripe_api.state.transfers
+    issue = ReconciliationIssue.objects.get(key=f"payout:{held_second.pk}:held-after-lost")
+    assert issue.kind == "chargeback" and "Pay the held payouts from the platform" in (
+        issue.description
+    )
+    student = assignment.student
+    assert student.notifications.filter(kind="payout.held").count() == 1
+    client.force_login(student)
+    earnings = client.get(reverse("payments:earnings")).content.decode()
+    assert "On hold" in earnings and "took the payment for this assignment back" in earnings
+    assert_ledger_clean()
+    assert services.ledger_reconcile() == 0
+    client.force_login(staff)
+    money = client.get(reverse("payments:staff_money")).content.decode()
+    row = money[money.index('id="chargebacks"') :]
+    assert "payouts wait for your decision" in row
+
+    # Staff decide the platform pays the student's approved work.
+    client.force_login(staff)
+    with on_commit():
+        response = client.post(
+            reverse("admin:payments_chargeback_changelist"),
+            {"action": "pay_held_payouts", "_selected_action": [chargeback.pk]},
+        )
+    assert response.status_code == 302
+    paid = Payout.objects.filter(status=Payout.Status.PAID)
+    assert set(paid.values_list("milestone", flat=True)) == {first.pk, second.pk}
+    chargeback.refresh_from_db()
+    assert chargeback.payouts_released_at is not None and chargeback.platform_covered == 30000
+    # A milestone approved afterwards is paid at once, the platform covering it too.
+    with on_commit():
+        services.payout_create(milestone=approve(third))
+    assert Payout.objects.get(milestone=third).status == Payout.Status.PAID
+    assert sorted(t["amount"] for t in stripe_api.state.transfers.values()) == [
+        10000,
+        20000,
+        30000,
+    ]
+    chargeback.refresh_from_db()
+    books = balances(assignment)
+    assert chargeback.platform_covered == 40000
+    assert books["held"] == 0 and books["student_paid"] == 60000
+    # The platform's loss: the dispute fee, the payout owed when it was lost, and what it put in.
+    assert books["platform_losses"] == -(1500 + 20000 + 40000)
+    assert_ledger_clean()
+    assert services.ledger_reconcile() == 0
+    # Asking again changes nothing.
+    with on_commit():
+        assert services.chargeback_release_payouts(chargeback=chargeback, actor=staff) == 0
+    assert len(stripe_api.state.transfers) == 3
+
+
+def test_payouts_of_an_open_chargeback_are_not_paid_by_the_platform(stripe_api, client, on_commit):
+    assignment = fund_through_stripe(stripe_api, milestones=(20000,))
+    funding = Funding.objects.get(assignment=assignment)
+    dispute = stripe_api.open_dispute(funding.charge_id)
+    deliver(client, on_commit, ("charge.dispute.created", dispute))
+    from marketplace.core.errors import InvalidTransition
+
+    with pytest.raises(InvalidTransition):
+        services.chargeback_release_payouts(chargeback=Chargeback.objects.get(), actor=None)
