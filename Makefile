@@ -51,12 +51,14 @@ upgrade:
 
 install: $(STAMP)
 
+# The system checks run once, when `serve` starts runserver; migrate and seed_demo skip them (they
+# import every view and URL module, a few seconds each time).
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput --skip-checks
 
 # The banner's login link names the address `make run` serves on.
 seed: migrate
-	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo --skip-checks
 
 # The whole product on SQLite with a filesystem broker: web, Celery worker and beat together
 # (manage.py serve). Ctrl-C stops all three.
