@@ -29,12 +29,15 @@ $(STAMP): pyproject.toml requirements/dev.txt requirements/tools.txt
 	@touch $(STAMP)
 
 # uv, the installer, bootstrapped into the virtualenv by the system's pip (no pip in .venv: a
-# virtualenv without it is made in a second instead of tens).
+# virtualenv without it is made in a second instead of tens). pip does not ask PyPI whether a
+# newer pip exists (a network round trip, or a wait for a timeout when offline).
 uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
-	$(PYTHON) -m pip --python $(BIN)/python install --quiet --require-hashes -r requirements/tools.txt \
+	$(PYTHON) -m pip --disable-pip-version-check --python $(BIN)/python \
+		install --quiet --require-hashes -r requirements/tools.txt \
 		|| { $(BIN)/python -m ensurepip --default-pip >/dev/null \
-		&& $(BIN)/python -m pip install --quiet --require-hashes -r requirements/tools.txt; }
+		&& $(BIN)/python -m pip --disable-pip-version-check \
+		install --quiet --require-hashes -r requirements/tools.txt; }
 
 # Lock what pyproject.toml asks for, keeping the versions already locked where they still fit.
 lock:
