@@ -3,9 +3,9 @@ CSV exports, the earnings figures and the payout onboarding link."""
 
 import csv
 import io
-import re
 
 import pytest
+from pypdf import PdfReader
 
 from accounts.services import api_token_create
 from applications import services as app_services
@@ -46,25 +46,10 @@ def _with_token(client, user):
     return client
 
 
-def _pdf_objects(body: bytes) -> int:
-    """Checks the file's structure as a reader does (the cross-reference table's offsets point
-    at the objects it names; startxref points at the table) and gives the object count."""
-    assert body.startswith(b"%PDF-1.") and body.rstrip().endswith(b"%%EOF")
-    xref = int(re.search(rb"startxref\s+(\d+)\s+%%EOF", body).group(1))
-    assert body[xref:].startswith(b"xref")
-    count = int(re.match(rb"xref\s+0 (\d+)", body[xref:]).group(1))
-    table = body[xref:].split(b"\n")[3 : 3 + count - 1]  # after "xref", "0 n" and entry 0
-    for number, entry in enumerate(table, start=1):
-        offset = int(entry[:10])
-        assert body[offset:].startswith(b"%d 0 obj" % number), (number, offset)
-    return count - 1
-
-
 def _text_in_pdf(body: bytes) -> str:
-    return "\n".join(
-        raw.decode("cp1252").replace("\\(", "(").replace("\\)", ")")
-        for raw in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", body)
-    )
+    """The document's text as a PDF reader extracts it (pypdf, not the library that wrote it)."""
+    reader = PdfReader(io.BytesIO(body))
+    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def test_the_employer_downloads_the_receipt_as_a_pdf_with_a_token(client, paid, employer):
@@ -74,7 +59,7 @@ def test_the_employer_downloads_the_receipt_as_a_pdf_with_a_token(client, paid, 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'attachment; filename="receipt-{paid.pk}.pdf"'
-    assert _pdf_objects(response.content) == 6  # catalog, pages, font, info, a page and its text
+    assert response.content.startswith(b"%PDF-")
     text = _text_in_pdf(response.content)
     title = paid.assignment.posting.title
     assert f"Receipt #{paid.pk}" in text
@@ -95,6 +80,16 @@ def test_the_employer_downloads_the_receipt_as_a_pdf_with_a_token(client, paid, 
     from_page = client.get(f"/payments/fundings/{paid.pk}/receipt.pdf")
     assert from_page["Content-Type"] == "application/pdf"
     assert from_page.content == response.content
+
+
+def test_a_receipt_with_characters_outside_the_pdf_font_still_downloads(client, paid, employer):
+    # Helvetica covers Windows-1252: the euro sign and curly quotes print, other scripts become "?".
+    paid.employer.name = "Żabka € 日本"
+    paid.employer.save(update_fields=["name"])
+    _with_token(client, employer)
+    response = client.get(f"/api/v1/payments/fundings/{paid.pk}/receipt/")
+    assert response.status_code == 200
+    assert "?abka € ?? paid for “" in _text_in_pdf(response.content)
 
 
 def test_the_receipt_is_for_the_payer_and_staff_only_and_only_once_paid(
