@@ -1,5 +1,7 @@
 """On a phone, with JavaScript switched off, the menu still opens and leads somewhere."""
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,5 +25,30 @@ def test_the_phone_menu_works_without_javascript(browser, live_server):
         assert not page.get_by_label("Search").is_visible()
         page.get_by_text("Filters", exact=True).click()
         assert page.get_by_label("Search").is_visible()
+    finally:
+        context.close()
+
+
+def test_a_long_table_on_a_phone_says_it_scrolls_and_scrolls_sideways(browser, live_server):
+    from django.urls import reverse
+
+    from tests.applications.factories import ApplicationFactory
+    from tests.e2e.conftest import login
+    from tests.factories import PASSWORD
+
+    application = ApplicationFactory()
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        login(page, application.student.email, PASSWORD)
+        page.goto(reverse("applications:mine"))
+        region = page.get_by_role("region", name=re.compile("scrolls sideways"))
+        assert region.count() == 1
+        assert region.get_by_text("Scroll sideways to see every column").is_visible()
+        # The table is wider than the phone; its box scrolls, not the page.
+        assert region.evaluate("el => el.scrollWidth > el.clientWidth")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        region.evaluate("el => { el.scrollLeft = 200; }")
+        assert region.evaluate("el => el.scrollLeft") > 0
     finally:
         context.close()
