@@ -125,9 +125,9 @@ MATRIX = {
     "payments:receipt_pdf": ("funding", STAFF),
     "payments:test_checkout": ("token", TOKEN),
     "payments:test_onboarding": ("token", TOKEN),
-    "api-funding": ("funding", STAFF),
+    "api-funding-detail": ("funding", STAFF),
     "api-funding-receipt": ("funding", STAFF),
-    "api-funding-start": ("assignment_unfunded", PRIVATE),
+    "api-payments-assignment-funding": ("assignment_unfunded", PRIVATE),
     # credentials
     "credentials:status_list": ("number", PUBLIC),
     "credentials:supervisor": ("token", TOKEN),
