@@ -102,9 +102,8 @@ def test_make_lock_is_repeatable_with_the_locked_uv(tmp_path):
                 "--generate-hashes",
                 "--quiet",
                 "--offline",
-                "--no-header",
                 "-o",
-                "-",
+                str(output),  # seeded with the committed lock: uv keeps its pins, as make lock does
             ],
             cwd=BASE_DIR,
             capture_output=True,
