@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from .models import ApiToken, Employer, StudentProfile, User, validate_time_zone
 from .selectors import employer_for_user, student_profile_for
+from .services import PROFILE_FIELDS
 
 
 class StudentProfileSerializer(serializers.ModelSerializer):
@@ -14,17 +15,8 @@ class StudentProfileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StudentProfile
-        fields = [
-            "school",
-            "programme",
-            "graduation_year",
-            "skills",
-            "hours_per_week",
-            "bio",
-            "portfolio_links",
-            "record_public",
-            "public_slug",
-        ]
+        # What a student may change (the profile service's list), and the public link.
+        fields = [*PROFILE_FIELDS, "public_slug"]
         read_only_fields = ["public_slug"]
 
 

@@ -57,6 +57,42 @@ def employer_required(view):
     return wrapped
 
 
+# Dashboard panels (``marketplace.core.panels``) for one kind of user: anyone else gets None,
+# which leaves the panel out of their dashboard.
+
+
+def _panel_for(kind: str):
+    """A panel shown to users whose ``kind`` (``is_student``, ``is_staff``) is true."""
+
+    def decorator(panel):
+        @wraps(panel)
+        def wrapped(request):
+            user = request.user
+            return panel(request) if user.is_authenticated and getattr(user, kind) else None
+
+        return wrapped
+
+    return decorator
+
+
+panel_for_students = _panel_for("is_student")
+panel_for_staff = _panel_for("is_staff")
+
+
+def panel_for_employers(panel):
+    """The panel is called as ``panel(request, employer)`` for members of an organisation."""
+
+    @wraps(panel)
+    def wrapped(request):
+        user = request.user
+        if not user.is_authenticated or not user.is_employer:
+            return None
+        employer = selectors.employer_for_user(user)
+        return panel(request, employer) if employer is not None else None
+
+    return wrapped
+
+
 def account_panel(request):
     """The dashboard's first panel: who you are, and the way to your profile or organisation."""
     if not request.user.is_authenticated:

@@ -13,7 +13,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.selectors import employer_for_user
-from accounts.views import employer_required, student_required
+from accounts.views import (
+    employer_required,
+    panel_for_employers,
+    panel_for_students,
+    student_required,
+)
 from marketplace.core.access import staff_required
 from marketplace.core.errors import DomainError
 from marketplace.core.http import require_form_page, safe_next_url
@@ -570,41 +575,31 @@ def disputes(request):
 # --- Dashboard panels ------------------------------------------------------------------------
 
 
+@panel_for_students
 def student_panel(request):
     user = request.user
-    if not user.is_authenticated or not user.is_student:
-        return None
     data = selectors.student_dashboard(user)
     data["record_slug"] = getattr(getattr(user, "student_profile", None), "public_slug", "")
     return "applications/panel_student.html", data
 
 
-def employer_panel(request):
-    user = request.user
-    if not user.is_authenticated or not user.is_employer:
-        return None
-    employer = employer_for_user(user)
-    if employer is None:
-        return None
+@panel_for_employers
+def employer_panel(request, employer):
     return "applications/panel_employer.html", selectors.employer_dashboard(employer)
 
 
+@panel_for_students
 def student_charts_panel(request):
     """Earnings per month, drawn (``applications.charts``)."""
     user = request.user
-    if not user.is_authenticated or not user.is_student:
-        return None
     return "applications/panel_student_charts.html", {
         "earnings": charts.student_earnings_chart(user)
     }
 
 
-def employer_charts_panel(request):
+@panel_for_employers
+def employer_charts_panel(request, employer):
     """Applicants per posting per week, spend per month and time to first response, drawn."""
-    user = request.user
-    employer = employer_for_user(user) if user.is_authenticated and user.is_employer else None
-    if employer is None:
-        return None
     return "applications/panel_employer_charts.html", {
         "applicants": charts.employer_applicants_charts(employer),
         "spend": charts.employer_spend_chart(employer),

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.views import student_required
+from accounts.views import panel_for_students, student_required
 from applications.forms import add_domain_error
 from applications.selectors import assignment_get_for_user
 from marketplace.core.errors import DomainError
@@ -238,12 +238,10 @@ def supervisor(request, token: str):
     return response
 
 
+@panel_for_students
 def student_panel(request):
     """The dashboard's credentials panel (for students with a credential or a supervisor named)."""
-    user = request.user
-    if not user.is_authenticated or not user.is_student:
-        return None
-    summary_counts = selectors.student_summary(user)
+    summary_counts = selectors.student_summary(request.user)
     if not any(summary_counts.values()):
         return None
     return "credentials/panel_student.html", summary_counts

@@ -14,8 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.selectors import employer_for_user, is_member, student_profile_for
-from accounts.views import employer_required, student_required
+from accounts.selectors import is_member, student_profile_for
+from accounts.views import (
+    employer_required,
+    panel_for_employers,
+    panel_for_staff,
+    panel_for_students,
+    student_required,
+)
 from applications.models import Assignment
 from marketplace.core import payout_countries
 from marketplace.core.access import staff_required
@@ -345,10 +351,9 @@ def test_onboarding(request, link_id: str):
 # --- Dashboard panels -----------------------------------------------------------------------
 
 
+@panel_for_students
 def student_panel(request):
     user = request.user
-    if not user.is_authenticated or not user.is_student:
-        return None
     return (
         "payments/panel_student.html",
         {
@@ -361,23 +366,16 @@ def student_panel(request):
     )
 
 
-def employer_panel(request):
-    user = request.user
-    if not user.is_authenticated or not user.is_employer:
-        return None
-    employer = employer_for_user(user)
-    if employer is None:
-        return None
+@panel_for_employers
+def employer_panel(request, employer):
     return (
         "payments/panel_employer.html",
         {"awaiting": list(selectors.assignments_awaiting_funding(employer=employer)[:10])},
     )
 
 
+@panel_for_staff
 def staff_panel(request):
-    user = request.user
-    if not user.is_authenticated or not user.is_staff:
-        return None
     overview = selectors.staff_overview()
     return (
         "payments/panel_staff.html",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from accounts.views import panel_for_employers, panel_for_staff, panel_for_students
+
 from .. import selectors
 from ..fit import search_link
 from ..models import Posting
 
 
+@panel_for_students
 def recommended_panel(request):
     user = request.user
-    if not user.is_authenticated or not user.is_student:
-        return None
     # Through the user, so that the other panels of the page find it loaded.
     profile = getattr(user, "student_profile", None)
     skills = list(profile.skills) if profile else []
@@ -25,25 +26,17 @@ def recommended_panel(request):
     }
 
 
+@panel_for_staff
 def staff_panel(request):
     """Dashboard panel for staff: what waits for moderation, and the way to the next one."""
-    if not request.user.is_authenticated or not request.user.is_staff:
-        return None
     return "postings/panel_staff.html", {
         "counts": selectors.moderation_counts(),
         "next_posting": selectors.moderation_next(),
     }
 
 
-def employer_panel(request):
-    from accounts.selectors import employer_for_user
-
-    user = request.user
-    if not user.is_authenticated or not user.is_employer:
-        return None
-    employer = employer_for_user(user)
-    if employer is None:
-        return None
+@panel_for_employers
+def employer_panel(request, employer):
     counts = selectors.status_counts(employer=employer)
     return "postings/panel_employer.html", {
         "counts": [
