@@ -216,6 +216,25 @@ def ledger_problems() -> list[str]:
        succeeded refunds; and the money is all accounted for: the funded amount equals what was
        paid plus refunded plus still held (nothing held is negative).
     """
+    problems = _transaction_problems()
+    balances = _assignment_balances()
+    books = _AssignmentBooks.read()
+    fundings = Funding.objects.filter(
+        Q(status=Funding.Status.PAID) | Q(assignment_id__in=list(balances))
+    ).values("assignment_id", "pk", "status", "amount", "fee_amount", "total_amount", "stripe_fee")
+    funded_ids = set()
+    for funding in fundings:
+        funded_ids.add(funding["assignment_id"])
+        problems += _funding_problems(funding, balances.get(funding["assignment_id"], {}), books)
+    for assignment_id in set(balances) - funded_ids:
+        problems.append(f"assignment #{assignment_id} has ledger entries but no funding")
+    for payout in Payout.objects.filter(status=Payout.Status.PAID, transfer_id=None).values("pk"):
+        problems.append(f"payout #{payout['pk']} is paid without a transfer")
+    return problems
+
+
+def _transaction_problems() -> list[str]:
+    """Transactions that do not sum to zero, or that mix currencies."""
     problems: list[str] = []
     unbalanced = (
         LedgerEntry.objects.values("transaction_id")
@@ -235,7 +254,11 @@ def ledger_problems() -> list[str]:
     )
     for mixed_row in mixed:
         problems.append(f"transaction {mixed_row['transaction_id']} mixes currencies")
+    return problems
 
+
+def _assignment_balances() -> dict[int, dict[str, int]]:
+    """Each assignment's ledger balance per account."""
     balances: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for balance in (
         LedgerEntry.objects.exclude(assignment=None)
@@ -243,82 +266,90 @@ def ledger_problems() -> list[str]:
         .annotate(total=Sum("amount"))
     ):
         balances[balance["assignment_id"]][balance["account"]] = balance["total"]
-    # What students keep: paid payouts less what transfer reversals took back.
-    paid_payouts = {
-        row["assignment_id"]: row["total"] - row["reversed"]
-        for row in Payout.objects.filter(status__in=[Payout.Status.PAID, Payout.Status.REVERSED])
-        .values("assignment_id")
-        .annotate(total=Sum("amount"), reversed=Sum("amount_reversed"))
-    }
-    refunded = {
-        row["assignment_id"]: (row["total"], row["fee"])
-        for row in Refund.objects.filter(status=Refund.Status.SUCCEEDED)
-        .values("assignment_id")
-        .annotate(total=Sum("amount"), fee=Sum("fee_amount"))
-    }
-    # Lost chargebacks: the held money and fee that covered them left the assignment, less
-    # what the platform later put back in to pay its payouts.
-    lost = {
-        row["assignment_id"]: (row["held"] - row["covered"], row["fee"])
-        for row in Chargeback.objects.filter(status=Chargeback.Status.LOST)
-        .values("assignment_id")
-        .annotate(held=Sum("held_used"), fee=Sum("fee_used"), covered=Sum("platform_covered"))
-    }
-    fundings = Funding.objects.filter(
-        Q(status=Funding.Status.PAID) | Q(assignment_id__in=list(balances))
-    ).values("assignment_id", "pk", "status", "amount", "fee_amount", "total_amount", "stripe_fee")
-    funded_ids = set()
-    for funding in fundings:
-        assignment_id = funding["assignment_id"]
-        funded_ids.add(assignment_id)
-        b = balances.get(assignment_id, {})
-        label = f"assignment #{assignment_id}"
-        if funding["status"] != Funding.Status.PAID:
-            if b:
-                problems.append(f"{label} has ledger entries but its funding is not paid")
-            continue
-        charged = -b.get(Account.EMPLOYER_FUNDING, 0)
-        paid = b.get(Account.STUDENT_PAID, 0)
-        refunds = b.get(Account.REFUNDS, 0)
-        held = b.get(Account.HELD, 0) + b.get(Account.STUDENT_PAYABLE, 0)
-        fee_kept = b.get(Account.PLATFORM_FEE, 0) + b.get(Account.STRIPE_FEES, 0)
-        if charged != funding["total_amount"]:
-            problems.append(
-                f"{label}: the ledger has {charged} charged but the funding is "
-                f"{funding['total_amount']}"
+    return balances
+
+
+@dataclass(frozen=True)
+class _AssignmentBooks:
+    """Our own rows' sums per assignment, to hold the ledger against."""
+
+    paid_payouts: dict[int, int]
+    refunded: dict[int, tuple[int, int]]  # (amount, fee part)
+    lost: dict[int, tuple[int, int]]  # (held money, fee) lost to chargebacks
+
+    @classmethod
+    def read(cls) -> _AssignmentBooks:
+        # What students keep: paid payouts less what transfer reversals took back.
+        paid_payouts = {
+            row["assignment_id"]: row["total"] - row["reversed"]
+            for row in Payout.objects.filter(
+                status__in=[Payout.Status.PAID, Payout.Status.REVERSED]
             )
-        if paid != paid_payouts.get(assignment_id, 0):
-            problems.append(
-                f"{label}: the ledger has {paid} paid to the student but the paid payouts "
-                f"sum to {paid_payouts.get(assignment_id, 0)}"
-            )
-        refund_total, refund_fee = refunded.get(assignment_id, (0, 0))
-        lost_held, lost_fee = lost.get(assignment_id, (0, 0))
-        held += lost_held
-        fee_kept += lost_fee
-        if refunds != refund_total:
-            problems.append(
-                f"{label}: the ledger has {refunds} refunded but the refunds sum to {refund_total}"
-            )
-        if funding["amount"] != paid + (refunds - refund_fee) + held:
-            problems.append(
-                f"{label}: funded {funding['amount']} != paid {paid} + refunded "
-                f"{refunds - refund_fee} + held {held}"
-            )
-        if fee_kept != funding["fee_amount"] - refund_fee:
-            problems.append(
-                f"{label}: the platform fee kept is {fee_kept}, expected "
-                f"{funding['fee_amount'] - refund_fee}"
-            )
-        if b.get(Account.STRIPE_FEES, 0) != (funding["stripe_fee"] or 0):
-            problems.append(
-                f"{label}: the ledger has {b.get(Account.STRIPE_FEES, 0)} of Stripe fees but "
-                f"the charge's fee is {funding['stripe_fee'] or 0}"
-            )
-        if b.get(Account.HELD, 0) < 0 or b.get(Account.STUDENT_PAYABLE, 0) < 0:
-            problems.append(f"{label}: more was paid out or refunded than was held")
-    for assignment_id in set(balances) - funded_ids:
-        problems.append(f"assignment #{assignment_id} has ledger entries but no funding")
-    for payout in Payout.objects.filter(status=Payout.Status.PAID, transfer_id=None).values("pk"):
-        problems.append(f"payout #{payout['pk']} is paid without a transfer")
+            .values("assignment_id")
+            .annotate(total=Sum("amount"), reversed=Sum("amount_reversed"))
+        }
+        refunded = {
+            row["assignment_id"]: (row["total"], row["fee"])
+            for row in Refund.objects.filter(status=Refund.Status.SUCCEEDED)
+            .values("assignment_id")
+            .annotate(total=Sum("amount"), fee=Sum("fee_amount"))
+        }
+        # Lost chargebacks: the held money and fee that covered them left the assignment, less
+        # what the platform later put back in to pay its payouts.
+        lost = {
+            row["assignment_id"]: (row["held"] - row["covered"], row["fee"])
+            for row in Chargeback.objects.filter(status=Chargeback.Status.LOST)
+            .values("assignment_id")
+            .annotate(held=Sum("held_used"), fee=Sum("fee_used"), covered=Sum("platform_covered"))
+        }
+        return cls(paid_payouts=paid_payouts, refunded=refunded, lost=lost)
+
+
+def _funding_problems(funding: dict, b: dict[str, int], books: _AssignmentBooks) -> list[str]:
+    """How one funded assignment's ledger balances ``b`` disagree with our rows."""
+    assignment_id = funding["assignment_id"]
+    label = f"assignment #{assignment_id}"
+    if funding["status"] != Funding.Status.PAID:
+        return [f"{label} has ledger entries but its funding is not paid"] if b else []
+    problems: list[str] = []
+    charged = -b.get(Account.EMPLOYER_FUNDING, 0)
+    paid = b.get(Account.STUDENT_PAID, 0)
+    refunds = b.get(Account.REFUNDS, 0)
+    held = b.get(Account.HELD, 0) + b.get(Account.STUDENT_PAYABLE, 0)
+    fee_kept = b.get(Account.PLATFORM_FEE, 0) + b.get(Account.STRIPE_FEES, 0)
+    if charged != funding["total_amount"]:
+        problems.append(
+            f"{label}: the ledger has {charged} charged but the funding is "
+            f"{funding['total_amount']}"
+        )
+    if paid != books.paid_payouts.get(assignment_id, 0):
+        problems.append(
+            f"{label}: the ledger has {paid} paid to the student but the paid payouts "
+            f"sum to {books.paid_payouts.get(assignment_id, 0)}"
+        )
+    refund_total, refund_fee = books.refunded.get(assignment_id, (0, 0))
+    lost_held, lost_fee = books.lost.get(assignment_id, (0, 0))
+    held += lost_held
+    fee_kept += lost_fee
+    if refunds != refund_total:
+        problems.append(
+            f"{label}: the ledger has {refunds} refunded but the refunds sum to {refund_total}"
+        )
+    if funding["amount"] != paid + (refunds - refund_fee) + held:
+        problems.append(
+            f"{label}: funded {funding['amount']} != paid {paid} + refunded "
+            f"{refunds - refund_fee} + held {held}"
+        )
+    if fee_kept != funding["fee_amount"] - refund_fee:
+        problems.append(
+            f"{label}: the platform fee kept is {fee_kept}, expected "
+            f"{funding['fee_amount'] - refund_fee}"
+        )
+    if b.get(Account.STRIPE_FEES, 0) != (funding["stripe_fee"] or 0):
+        problems.append(
+            f"{label}: the ledger has {b.get(Account.STRIPE_FEES, 0)} of Stripe fees but "
+            f"the charge's fee is {funding['stripe_fee'] or 0}"
+        )
+    if b.get(Account.HELD, 0) < 0 or b.get(Account.STUDENT_PAYABLE, 0) < 0:
+        problems.append(f"{label}: more was paid out or refunded than was held")
     return problems

@@ -39,13 +39,26 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
     events not handled yet, fundings near their deadline whose payment may have gone unheard.
     Each query reads only what is due through a partial index.
     """
-    from ..tasks import execute_refund, handle_webhook_event, release_payout
-
     now = now or timezone.now()
     batch = settings.PAYMENTS_SWEEP_BATCH
     lease = settings.PAYOUT_PROCESSING_LEASE
-    result = SweepResult()
+    # Settlements that a lost signal left undone (recent ones: older ones were settled).
+    recent = now - timedelta(days=30)
+    return SweepResult(
+        payouts_created=_payouts_create_missing(batch=batch),
+        payouts_enqueued=_payouts_enqueue_due(now=now, batch=batch, lease=lease),
+        refunds_enqueued=_refunds_enqueue_due(now=now, batch=batch, lease=lease),
+        disputes_settled=_disputes_settle_missing(since=recent, batch=batch),
+        refunds_created=_cancellations_refund_missing(since=recent, batch=batch),
+        fundings_checked=_fundings_check_due(now=now),
+        fees_enqueued=_fees_due(now=now, batch=batch),
+        events_enqueued=_events_enqueue_stale(now=now, batch=batch),
+    )
 
+
+def _payouts_create_missing(*, batch: int) -> int:
+    """Approved milestones of paid fundings without a payout."""
+    created = 0
     with transaction.atomic():
         approved = list(
             Milestone.objects.select_for_update(skip_locked=True, of=("self",))
@@ -59,7 +72,13 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         )
         for milestone in approved:
             if payout_create(milestone=milestone):
-                result.payouts_created += 1
+                created += 1
+    return created
+
+
+def _payouts_enqueue_due(*, now: datetime, batch: int, lease: timedelta) -> int:
+    """Payouts whose next attempt is due, or whose worker died mid-call."""
+    from ..tasks import release_payout
 
     with transaction.atomic():
         due = list(
@@ -82,7 +101,12 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         )
         for payout in due + stuck:
             release_payout.delay_on_commit(payout.pk)
-        result.payouts_enqueued = len(due) + len(stuck)
+    return len(due) + len(stuck)
+
+
+def _refunds_enqueue_due(*, now: datetime, batch: int, lease: timedelta) -> int:
+    """Refunds whose next attempt is due, or whose worker died mid-call."""
+    from ..tasks import execute_refund
 
     with transaction.atomic():
         refunds = list(
@@ -103,13 +127,14 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         ).update(next_attempt_at=now + claim_window())
         for refund in refunds:
             execute_refund.delay_on_commit(refund.pk)
-        result.refunds_enqueued = len(refunds)
+    return len(refunds)
 
-    # Settlements that a lost signal left undone (recent ones: older ones were settled).
-    recent = now - timedelta(days=30)
+
+def _disputes_settle_missing(*, since: datetime, batch: int) -> int:
+    """Resolved disputes of paid fundings with neither a payout nor a refund yet."""
     disputes = (
         Dispute.objects.filter(
-            resolved_at__gte=recent,
+            resolved_at__gte=since,
             milestone__assignment__funding__status=Funding.Status.PAID,
         )
         .exclude(resolution="")
@@ -117,14 +142,20 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         .exclude(Exists(Refund.objects.filter(key=_dispute_key_expression())))
         .select_related("milestone")[:batch]
     )
+    settled = 0
     for dispute in disputes:
         settled_payout, settled_refund = dispute_settle(dispute=dispute)
         if settled_payout or settled_refund:
-            result.disputes_settled += 1
+            settled += 1
+    return settled
+
+
+def _cancellations_refund_missing(*, since: datetime, batch: int) -> int:
+    """Cancelled assignments of paid fundings whose unreleased money was not refunded yet."""
     cancelled = (
         Assignment.objects.filter(
             status=Assignment.Status.CANCELLED,
-            cancelled_at__gte=recent,
+            cancelled_at__gte=since,
             funding__status=Funding.Status.PAID,
         )
         .exclude(
@@ -137,19 +168,23 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
         )
         .order_by("cancelled_at")[:batch]
     )
-    for assignment in cancelled:
-        if assignment_refund_unreleased(assignment=assignment):
-            result.refunds_created += 1
+    return sum(1 for assignment in cancelled if assignment_refund_unreleased(assignment=assignment))
 
-    # Checkout Sessions of fundings near their deadline, in case every event was lost.
+
+def _fundings_check_due(*, now: datetime) -> int:
+    """Checkout Sessions of fundings near their deadline, in case every event was lost."""
     from ..tasks import check_funding_sessions
 
     checks = fundings_due_for_check(now=now)
     for funding_id in checks:
         check_funding_sessions.delay_on_commit(funding_id)
-    result.fundings_checked = len(checks)
+    return len(checks)
 
-    result.fees_enqueued = _fees_due(now=now, batch=batch)
+
+def _events_enqueue_stale(*, now: datetime, batch: int) -> int:
+    """Webhook events received but not handled within two minutes."""
+    from ..tasks import handle_webhook_event
+
     stale = list(
         WebhookEvent.objects.filter(
             status=WebhookEvent.Status.RECEIVED, received_at__lt=now - timedelta(minutes=2)
@@ -159,8 +194,7 @@ def payments_sweep(*, now: datetime | None = None) -> SweepResult:
     )
     for event_pk in stale:
         handle_webhook_event.delay_on_commit(event_pk)
-    result.events_enqueued = len(stale)
-    return result
+    return len(stale)
 
 
 def _fees_due(*, now: datetime, batch: int) -> int:
