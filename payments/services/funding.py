@@ -290,15 +290,7 @@ def funding_confirm(*, session_id: str) -> Funding | None:
                 funding.save(update_fields=["status", "updated_at"])
                 audit(action="funding.processing", target=funding)
             return funding
-        mismatch = []
-        if session.currency != funding.currency:
-            mismatch.append(f"currency {session.currency} instead of {funding.currency}")
-        if session.amount_total != funding.total_amount:
-            mismatch.append(
-                f"amount {session.amount_total} instead of {funding.total_amount} minor units"
-            )
-        if session.metadata.get("assignment_id") != str(funding.assignment_id):
-            mismatch.append("another assignment in the metadata")
+        mismatch = _session_mismatch(session, funding)
         if mismatch:
             issue_raise(
                 key=f"session:{session.id}:mismatch",
@@ -318,54 +310,78 @@ def funding_confirm(*, session_id: str) -> Funding | None:
                     assignment=funding.assignment,
                 )
             return funding
-        status_move(funding, Funding.Status.PAID, "funding")
-        funding.checkout_session_id = session.id
-        funding.payment_intent_id = session.payment_intent_id or None
-        funding.charge_id = session.charge_id or None
-        funding.paid_at = timezone.now()
-        funding.save(
-            update_fields=[
-                "status",
-                "checkout_session_id",
-                "payment_intent_id",
-                "charge_id",
-                "paid_at",
-                "updated_at",
-            ]
-        )
-        ledger_post(
-            transaction_id=f"funding:{funding.pk}",
-            assignment=funding.assignment,
-            currency=funding.currency,
-            lines={
-                Account.EMPLOYER_FUNDING: -funding.total_amount,
-                Account.HELD: funding.amount,
-                Account.PLATFORM_FEE: funding.fee_amount,
-            },
-            memo=f"Checkout {session.id}",
-        )
-        audit(action="funding.paid", target=funding, total=funding.total_amount)
-        # No notification of our own: assignment_mark_funded tells the student and every member
-        # of the employer (the payer too) once; a second "funded" from here was a duplicate.
-        from ..tasks import expire_other_sessions, record_stripe_fee
-
-        record_stripe_fee.delay_on_commit(funding.pk)
-        if len(funding.checkout_sessions) > 1:
-            expire_other_sessions.delay_on_commit(funding.pk)
-        assignment = Assignment.objects.select_for_update().get(pk=funding.assignment_id)
-        if assignment.status == Assignment.Status.CANCELLED:
-            # Cleared after the assignment was cancelled (a bank debit still processing at the
-            # funding deadline): the cancelled assignment's one refund, so that the
-            # cancellation and its sweep, in any order, find it and give nothing back twice.
-            cancelled_assignment_refund(
-                funding=funding, assignment=assignment, reason=Refund.Reason.LATE_PAYMENT
-            )
-        else:
-            from applications import services as application_services
-
-            application_services.assignment_mark_funded(assignment=assignment, actor=None)
-            payout_account_reminder_schedule(assignment=assignment)
+        _funding_book_paid(funding, session)
+        _assignment_after_payment(funding)
     return funding
+
+
+def _session_mismatch(session: CheckoutSession, funding: Funding) -> list[str]:
+    """How a paid session differs from the funding it names (empty when it matches)."""
+    mismatch = []
+    if session.currency != funding.currency:
+        mismatch.append(f"currency {session.currency} instead of {funding.currency}")
+    if session.amount_total != funding.total_amount:
+        mismatch.append(
+            f"amount {session.amount_total} instead of {funding.total_amount} minor units"
+        )
+    if session.metadata.get("assignment_id") != str(funding.assignment_id):
+        mismatch.append("another assignment in the metadata")
+    return mismatch
+
+
+def _funding_book_paid(funding: Funding, session: CheckoutSession) -> None:
+    """Mark the locked funding paid by ``session`` and post the held money to the ledger."""
+    status_move(funding, Funding.Status.PAID, "funding")
+    funding.checkout_session_id = session.id
+    funding.payment_intent_id = session.payment_intent_id or None
+    funding.charge_id = session.charge_id or None
+    funding.paid_at = timezone.now()
+    funding.save(
+        update_fields=[
+            "status",
+            "checkout_session_id",
+            "payment_intent_id",
+            "charge_id",
+            "paid_at",
+            "updated_at",
+        ]
+    )
+    ledger_post(
+        transaction_id=f"funding:{funding.pk}",
+        assignment=funding.assignment,
+        currency=funding.currency,
+        lines={
+            Account.EMPLOYER_FUNDING: -funding.total_amount,
+            Account.HELD: funding.amount,
+            Account.PLATFORM_FEE: funding.fee_amount,
+        },
+        memo=f"Checkout {session.id}",
+    )
+    audit(action="funding.paid", target=funding, total=funding.total_amount)
+    # No notification of our own: assignment_mark_funded tells the student and every member
+    # of the employer (the payer too) once; a second "funded" from here was a duplicate.
+    from ..tasks import expire_other_sessions, record_stripe_fee
+
+    record_stripe_fee.delay_on_commit(funding.pk)
+    if len(funding.checkout_sessions) > 1:
+        expire_other_sessions.delay_on_commit(funding.pk)
+
+
+def _assignment_after_payment(funding: Funding) -> None:
+    """The paid funding's assignment starts; if it was cancelled meanwhile, it is refunded."""
+    assignment = Assignment.objects.select_for_update().get(pk=funding.assignment_id)
+    if assignment.status == Assignment.Status.CANCELLED:
+        # Cleared after the assignment was cancelled (a bank debit still processing at the
+        # funding deadline): the cancelled assignment's one refund, so that the
+        # cancellation and its sweep, in any order, find it and give nothing back twice.
+        cancelled_assignment_refund(
+            funding=funding, assignment=assignment, reason=Refund.Reason.LATE_PAYMENT
+        )
+    else:
+        from applications import services as application_services
+
+        application_services.assignment_mark_funded(assignment=assignment, actor=None)
+        payout_account_reminder_schedule(assignment=assignment)
 
 
 def funding_payment_failed(*, session_id: str) -> Funding | None:

@@ -388,48 +388,53 @@ def payout_record_transfer(*, payout_id: int, transfer: Transfer) -> Payout:
                 assignment=payout.funding.assignment,
             )
             return payout
-        _to_processing(payout)
-        status_move(payout, Payout.Status.PAID, "payout")
-        payout.transfer_id = transfer.id
-        payout.paid_at = timezone.now()
-        payout.processing_since = None
-        payout.next_attempt_at = None
-        payout.waiting_for_account = False
-        payout.last_error = ""
-        payout.save(
-            update_fields=[
-                "status",
-                "transfer_id",
-                "paid_at",
-                "processing_since",
-                "next_attempt_at",
-                "waiting_for_account",
-                "last_error",
-                "updated_at",
-            ]
-        )
-        ledger_post(
-            transaction_id=f"payout:{payout.pk}:paid",
-            assignment=payout.funding.assignment,
-            currency=payout.currency,
-            lines={Account.STUDENT_PAYABLE: -payout.amount, Account.STUDENT_PAID: payout.amount},
-            memo=f"Transfer {transfer.id}",
-        )
-        audit(action="payout.paid", target=payout, transfer=transfer.id, amount=payout.amount)
-        notify(
-            recipient=payout.student,
-            kind="payout.paid",
-            title=f"You were paid {format_money(payout.amount, payout.currency)}",
-            body=f"For “{payout.milestone.title}”. It reaches your bank on your payout schedule.",
-            link=reverse("payments:earnings"),
-            dedupe_key=f"payout:{payout.pk}:paid",
-        )
+        _payout_mark_paid(payout, transfer)
         milestone = Milestone.objects.select_for_update().get(pk=payout.milestone_id)
         if milestone.status == Milestone.Status.APPROVED:
             from applications import services as application_services
 
             application_services.milestone_mark_paid(milestone=milestone, actor=None)
     return payout
+
+
+def _payout_mark_paid(payout: Payout, transfer: Transfer) -> None:
+    """The locked payout is paid by ``transfer``: booked to the student and told to them."""
+    _to_processing(payout)
+    status_move(payout, Payout.Status.PAID, "payout")
+    payout.transfer_id = transfer.id
+    payout.paid_at = timezone.now()
+    payout.processing_since = None
+    payout.next_attempt_at = None
+    payout.waiting_for_account = False
+    payout.last_error = ""
+    payout.save(
+        update_fields=[
+            "status",
+            "transfer_id",
+            "paid_at",
+            "processing_since",
+            "next_attempt_at",
+            "waiting_for_account",
+            "last_error",
+            "updated_at",
+        ]
+    )
+    ledger_post(
+        transaction_id=f"payout:{payout.pk}:paid",
+        assignment=payout.funding.assignment,
+        currency=payout.currency,
+        lines={Account.STUDENT_PAYABLE: -payout.amount, Account.STUDENT_PAID: payout.amount},
+        memo=f"Transfer {transfer.id}",
+    )
+    audit(action="payout.paid", target=payout, transfer=transfer.id, amount=payout.amount)
+    notify(
+        recipient=payout.student,
+        kind="payout.paid",
+        title=f"You were paid {format_money(payout.amount, payout.currency)}",
+        body=f"For “{payout.milestone.title}”. It reaches your bank on your payout schedule.",
+        link=reverse("payments:earnings"),
+        dedupe_key=f"payout:{payout.pk}:paid",
+    )
 
 
 def payout_transfer_sync(*, transfer_id: str) -> str:
