@@ -69,36 +69,9 @@ def notification_emails_send(*, notification_ids: list[int]) -> int:
         )
         if not notifications:
             return 0
-        prefs = {
-            p.user_id: p
-            for p in NotificationSettings.objects.filter(
-                user_id__in={n.recipient_id for n in notifications}
-            )
-        }
-        to_send, sent, skipped = [], [], []
-        for notification in notifications:
-            recipient = notification.recipient
-            wanted = recipient.pk not in prefs or prefs[recipient.pk].wants_email(notification.kind)
-            if wanted and recipient.is_active and recipient.email:
-                to_send.append(notification)
-            else:
-                skipped.append(notification.pk)
-        failure = None
-        if to_send:
-            connection = get_connection()
-            try:
-                connection.open()
-                for notification in to_send:
-                    try:
-                        build_message(notification, connection=connection).send()
-                    except smtplib.SMTPRecipientsRefused:
-                        skipped.append(notification.pk)
-                    else:
-                        sent.append(notification.pk)
-            except Exception as exc:  # e.g. the server is unreachable: keep what was sent
-                failure = exc  # and raise below (an OSError is retried by the task)
-            finally:
-                connection.close()
+        to_send, skipped = _wanted(notifications)
+        sent, refused, failure = _send_batch(to_send)
+        skipped += refused
         # Two UPDATEs for the whole batch; ``emailed_at`` is when the batch was handed over.
         if sent:
             Notification.objects.filter(pk__in=sent).update(
@@ -111,6 +84,52 @@ def notification_emails_send(*, notification_ids: list[int]) -> int:
     if failure is not None:
         raise failure
     return len(sent)
+
+
+def _wanted(notifications: list[Notification]) -> tuple[list[Notification], list[int]]:
+    """The notifications whose recipient wants this kind by e-mail (and can get it), and the
+    ids of the others."""
+    prefs = {
+        p.user_id: p
+        for p in NotificationSettings.objects.filter(
+            user_id__in={n.recipient_id for n in notifications}
+        )
+    }
+    to_send, skipped = [], []
+    for notification in notifications:
+        recipient = notification.recipient
+        wanted = recipient.pk not in prefs or prefs[recipient.pk].wants_email(notification.kind)
+        if wanted and recipient.is_active and recipient.email:
+            to_send.append(notification)
+        else:
+            skipped.append(notification.pk)
+    return to_send, skipped
+
+
+def _send_batch(
+    to_send: list[Notification],
+) -> tuple[list[int], list[int], Exception | None]:
+    """Send over one connection: the ids sent, the ids whose address the server refused, and
+    the error that stopped the batch (if any; what was sent before it stays sent)."""
+    sent: list[int] = []
+    refused: list[int] = []
+    failure = None
+    if to_send:
+        connection = get_connection()
+        try:
+            connection.open()
+            for notification in to_send:
+                try:
+                    build_message(notification, connection=connection).send()
+                except smtplib.SMTPRecipientsRefused:
+                    refused.append(notification.pk)
+                else:
+                    sent.append(notification.pk)
+        except Exception as exc:  # e.g. the server is unreachable: keep what was sent
+            failure = exc  # and raise below (an OSError is retried by the task)
+        finally:
+            connection.close()
+    return sent, refused, failure
 
 
 def build_message(notification: Notification, *, connection=None) -> EmailMultiAlternatives:

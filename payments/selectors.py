@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -305,7 +307,9 @@ class _AssignmentBooks:
         return cls(paid_payouts=paid_payouts, refunded=refunded, lost=lost)
 
 
-def _funding_problems(funding: dict, b: dict[str, int], books: _AssignmentBooks) -> list[str]:
+def _funding_problems(
+    funding: Mapping[str, Any], b: dict[str, int], books: _AssignmentBooks
+) -> list[str]:
     """How one funded assignment's ledger balances ``b`` disagree with our rows."""
     assignment_id = funding["assignment_id"]
     label = f"assignment #{assignment_id}"

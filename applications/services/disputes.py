@@ -138,6 +138,14 @@ def dispute_resolve(
         resolution=resolution,
         student_amount=student_amount,
     )
+    _tell_resolved(dispute, milestone)
+    signals.send_on_commit(signals.dispute_resolved, Dispute, dispute_id=dispute.pk)
+    _complete_if_done(milestone.assignment.pk)
+    return dispute
+
+
+def _tell_resolved(dispute: Dispute, milestone: Milestone) -> None:
+    """The student and the employer's team hear the decision."""
     assignment = milestone.assignment
     title = f"The dispute on “{milestone.title}” was resolved: {dispute.get_resolution_display()}"
     for recipient in [assignment.student, *_members(assignment.posting.employer_id)]:
@@ -149,6 +157,3 @@ def dispute_resolve(
             link=assignment_link(assignment),
             dedupe_key=f"dispute:{dispute.pk}:resolved:u{recipient.pk}",
         )
-    signals.send_on_commit(signals.dispute_resolved, Dispute, dispute_id=dispute.pk)
-    _complete_if_done(assignment.pk)
-    return dispute
