@@ -12,7 +12,7 @@ from accounts.models import User
 from postings.models import Posting
 
 from . import services
-from .models import Application, Dispute
+from .models import Application, Assignment, Dispute
 
 ANA, BEN, CHLOE = "ana@student.demo.test", "ben@student.demo.test", "chloe@student.demo.test"
 STAFF = "staff@demo.test"
@@ -101,8 +101,12 @@ def _story(student: User, posting: Posting, owner: User, stage: str) -> None:
     if stage == "offered":
         return
     assignment = services.application_accept(application=application, actor=student)
-    if stage == "accepted":
-        return
+    if stage != "accepted":
+        _work(assignment, student, owner, stage)
+
+
+def _work(assignment: Assignment, student: User, owner: User, stage: str) -> None:
+    """The assignment's story from the first delivery: in review, disputed or completed."""
     milestones = list(assignment.milestones.order_by("position"))
     first = milestones[0]
     _deliver(first, student, "first-delivery.md", "The first part, as agreed.")

@@ -53,12 +53,11 @@ def submission_create(
     the transaction; if anything fails, the transaction rolls back and the files already
     written are deleted, so nothing is left half-saved.
     """
-    files = list(files or [])
     _require_student(actor, milestone.assignment.student_id, "submit work")
     note = _clean_text(note, field="note", label="The note", max_length=MAX_NOTE)
     links = _clean_links(links)
     checked = check_files(
-        files,
+        list(files or []),
         allowed=settings.UPLOAD_ALLOWED_TYPES,
         max_bytes=settings.UPLOAD_MAX_BYTES,
         max_files=settings.UPLOAD_MAX_FILES,
