@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.selectors import is_member
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, NotPermitted, status_move
-from notifications.services import reminder_cancel
+from notifications.services import notify_many, reminder_cancel
 
 from ..models import (
     Application,
@@ -68,6 +68,18 @@ def _close_application(
     application.save(update_fields=["status", "closed_at", *fields, "updated_at"])
     audit(action=action, target=application, actor=actor, **audit_data)
     reminder_cancel(key_prefix=f"application:{application.pk}:")
+
+
+def _tell_team(application: Application, *, event: str, kind: str, title: str, **kwargs) -> None:
+    """Tell the posting's employer team about ``application`` (one notice per ``event``)."""
+    notify_many(
+        recipients=_members(application.posting.employer_id),
+        kind=kind,
+        title=title,
+        link=application_link(application),
+        dedupe_key=f"application:{application.pk}:{event}",
+        **kwargs,
+    )
 
 
 def _lock_application(application: Application) -> Application:

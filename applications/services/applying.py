@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from marketplace.core.audit import audit
 from marketplace.core.errors import DomainError, NotPermitted
-from notifications.services import notify_many
 from postings.models import Posting
 
 from ..models import Application
@@ -22,11 +21,10 @@ from ._helpers import (
     _close_application,
     _delete_stored,
     _lock_application,
-    _members,
     _now,
     _require_student,
     _save_file,
-    application_link,
+    _tell_team,
 )
 from .reputation import employer_stats_refresh
 
@@ -119,16 +117,15 @@ def _save_new(application: Application) -> None:
 
 
 def _tell_employer(application: Application) -> None:
-    notify_many(
-        recipients=_members(application.posting.employer_id),
+    _tell_team(
+        application,
+        event="received",
         kind="application.received",
         title=(
             f"New application from {application.student.display_name} "
             f"for “{application.posting.title}”"
         ),
         body=application.cover_note[:300],
-        link=application_link(application),
-        dedupe_key=f"application:{application.pk}:received",
     )
 
 

@@ -32,6 +32,7 @@ from ._helpers import (
     _now,
     _require_member,
     _require_student,
+    _tell_team,
     application_link,
     assignment_link,
 )
@@ -183,15 +184,14 @@ def application_decline(*, application: Application, actor: User) -> Application
     if application.status == AppStatus.DECLINED:
         return application
     _close_application(application, AppStatus.DECLINED, action="application.declined", actor=actor)
-    notify_many(
-        recipients=_members(application.posting.employer_id),
+    _tell_team(
+        application,
+        event="declined",
         kind="offer.declined",
         title=(
             f"{application.student.display_name} declined your offer for "
             f"“{application.posting.title}”"
         ),
-        link=application_link(application),
-        dedupe_key=f"application:{application.pk}:declined",
     )
     return application
 
@@ -211,12 +211,11 @@ def _expire_offer(application: Application, now: datetime) -> bool:
         link=link,
         dedupe_key=f"application:{application.pk}:expired",
     )
-    notify_many(
-        recipients=_members(application.posting.employer_id),
+    _tell_team(
+        application,
+        event="expired",
         kind="offer.expired",
         title=f"{application.student.display_name}: {title[0].lower()}{title[1:]}",
-        link=link,
-        dedupe_key=f"application:{application.pk}:expired",
     )
     return True
 
