@@ -80,6 +80,15 @@ def currencies_by_exponent() -> dict[int, frozenset[str]]:
     return {0: ZERO_DECIMAL, 3: THREE_DECIMAL}
 
 
+def pro_rata(amount: int, *, part: int, whole: int) -> int:
+    """``amount`` times ``part / whole``, rounded half up to a whole minor unit (exact: no
+    floats). Converts between currencies at the rate two amounts of the same money imply."""
+    if whole <= 0:
+        raise ValueError("The whole must be positive.")
+    exact = Decimal(int(amount)) * Decimal(int(part)) / Decimal(int(whole))
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def format_amount(amount: int, currency: str) -> str:
     """The bare number with the currency's digits and no grouping: ``"1234.50"`` (CSV, inputs)."""
     return f"{to_major(amount, currency):f}"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 
@@ -122,6 +123,9 @@ class ChargeFee:
     fee: int
     net: int
     currency: str
+    # Stripe's rate from the charge's currency to the balance's (``amount`` in the charge's
+    # currency times it is ``amount`` here), when the money was converted; None otherwise.
+    exchange_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
 import stripe
@@ -445,6 +446,9 @@ class StripeProvider(PaymentProvider):
             fee=from_stripe_amount(int(txn.get("fee") or 0), currency),
             net=from_stripe_amount(int(txn.get("net") or 0), currency),
             currency=currency,
+            exchange_rate=(
+                Decimal(str(txn["exchange_rate"])) if txn.get("exchange_rate") else None
+            ),
         )
 
     def refund_retrieve(self, refund_id: str) -> RefundResult:

@@ -160,8 +160,10 @@ def _funding_differences(provider, funding: Funding) -> list[str]:
             if transfer_id not in transfers:
                 found.append(f"payout #{payout.pk}: transfer {transfer_id} unknown to the provider")
         if funding.balance_transaction_id and funding.charge_id:
+            from .fees import fee_in_payment_currency  # fees raises issues through this module
+
             fee = provider.charge_fee(funding.charge_id)
-            if fee is None or (fee.currency == funding.currency and fee.fee != funding.stripe_fee):
+            if fee is None or fee_in_payment_currency(funding, fee) != funding.stripe_fee:
                 found.append(
                     f"funding #{funding.pk}: Stripe's fee is "
                     f"{'unknown' if fee is None else fee.fee}, we booked {funding.stripe_fee}"

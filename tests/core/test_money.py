@@ -19,6 +19,7 @@ from marketplace.core.money import (
     minor_at_least,
     parse_amount,
     percent_of,
+    pro_rata,
     to_major,
     to_minor,
 )
@@ -190,3 +191,13 @@ def test_what_is_formatted_parses_back_exactly(amount, currency):
 )
 def test_a_lower_bound_rounds_up_so_nothing_below_it_passes(value, places, minor):
     assert minor_at_least(value, places) == minor
+
+
+@pytest.mark.parametrize(
+    ("amount", "part", "whole", "result"),
+    [(817, 22000, 27148, 662), (455, 22000, 14652, 683), (1, 1, 2, 1), (0, 5, 7, 0)],
+)
+def test_pro_rata_converts_at_the_rate_two_amounts_imply_rounding_half_up(
+    amount, part, whole, result
+):
+    assert pro_rata(amount, part=part, whole=whole) == result

@@ -7,7 +7,8 @@ transfer group), refunds. It behaves like Stripe where our code depends on it:
 - an expired Checkout Session cannot be paid (``complete_checkout`` raises ``SessionClosed``),
   and only an open one can be expired (400 otherwise);
 - a paid charge has a balance transaction with Stripe's fee (2.9% + 30), possibly later
-  (``defer_balance_transactions``, then ``make_balance_transaction``);
+  (``defer_balance_transactions``, then ``make_balance_transaction``), in another currency
+  at an ``exchange_rate`` when the balance is (``settlement``);
 - a charge can be disputed (``open_dispute``, ``update_dispute``, ``close_dispute``): funds and
   Stripe's dispute fee are withdrawn and, when won, reinstated, as balance transactions;
 - transfers can be reversed in full or in part (``reverse_transfer`` or
@@ -41,9 +42,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from marketplace.core.money import to_major, to_minor
 
 
 def parse_nested(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -157,6 +161,9 @@ class StripeStandIn:
         self.down = False
         # Stripe fills in a charge's balance transaction a little after the payment at times.
         self.defer_balance_transactions = False
+        # A platform whose balance is in another currency: charges are converted into it at
+        # ``(currency, rate)`` (a Decimal: one major unit of the charge's currency in it).
+        self.settlement: tuple[str, Decimal] | None = None
         handler = self._handler_class()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
@@ -373,17 +380,23 @@ class StripeStandIn:
         ``charge.updated``)."""
         with self.lock:
             charge = self.state.charges[charge_id]
-            fee = self.processing_fee(charge["amount"])
+            amount, currency, rate = charge["amount"], charge["currency"], None
+            if self.settlement and self.settlement[0] != currency:
+                # Stripe converts the charge into the balance's currency and takes its fee
+                # there: ``amount`` in the charge's currency times ``exchange_rate``.
+                currency, rate = self.settlement
+                major = to_major(charge["amount"], charge["currency"]) * rate
+                amount = to_minor(major, currency)
+            fee = self.processing_fee(amount)
             txn = {
                 "id": _id("txn"),
                 "object": "balance_transaction",
-                "amount": charge["amount"],
-                "currency": charge["currency"],
+                "amount": amount,
+                "currency": currency,
+                "exchange_rate": float(rate) if rate is not None else None,
                 "fee": fee,
-                "net": charge["amount"] - fee,
-                "fee_details": [
-                    {"amount": fee, "currency": charge["currency"], "type": "stripe_fee"}
-                ],
+                "net": amount - fee,
+                "fee_details": [{"amount": fee, "currency": currency, "type": "stripe_fee"}],
                 "source": charge_id,
                 "type": "charge",
                 "status": "pending",

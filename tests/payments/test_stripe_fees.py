@@ -2,14 +2,17 @@
 ledger account: the platform fee account is net revenue and the staff page shows gross, Stripe
 fees and net (through the Stripe stand-in)."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
 from django.urls import reverse
 
 from applications import services as application_services
 from payments import services
-from payments.models import Funding
+from payments.models import Funding, LedgerEntry, ReconciliationIssue
 from tests.factories import StaffFactory
 
+from .factories import AssignmentFactory, employer_of
 from .helpers import assert_ledger_clean, balances, fund_through_stripe, post_event
 from .stripe_standin import event
 
@@ -70,4 +73,41 @@ def test_stripe_keeps_its_fee_when_the_payment_is_refunded(stripe_api, on_commit
     assert books["refunds"] == 22000
     assert books["stripe_fees"] == fee
     assert books["platform_fee"] == -fee  # the refund gave the whole fee back: a loss
+    assert_ledger_clean()
+
+
+@pytest.mark.parametrize(
+    ("currency", "milestone", "rate"),
+    [
+        # 220.00 EUR charged (200.00 and the 10% fee) is 271.48 USD at 1.234.
+        ("EUR", 20000, Decimal("1.234")),
+        # 22,000 JPY is 146.52 USD at 0.00666: the rate crosses currencies of other digits.
+        ("JPY", 20000, Decimal("0.00666")),
+    ],
+)
+def test_a_fee_taken_in_the_balance_s_currency_is_booked_converted_at_stripe_s_rate(
+    stripe_api, settings, on_commit, currency, milestone, rate
+):
+    settings.SUPPORTED_CURRENCIES = ["USD", currency]
+    stripe_api.settlement = ("usd", rate)
+    assignment = AssignmentFactory(amount=milestone, milestones=[milestone], currency=currency)
+    with on_commit():
+        funding = services.funding_start(assignment=assignment, actor=employer_of(assignment))
+        stripe_api.complete_checkout(funding.checkout_session_id)
+        services.funding_confirm(session_id=funding.checkout_session_id)
+    funding.refresh_from_db()
+    txn = next(iter(stripe_api.state.balance_transactions.values()))
+    assert txn["currency"] == "usd" and txn["exchange_rate"] == float(rate)
+    charged = funding.total_amount
+    # Worked by hand from Stripe's own figures: the fee in USD, back at amount/charged.
+    usd_fee = txn["fee"]
+    expected = int((Decimal(usd_fee) * charged / txn["amount"]).to_integral_value(ROUND_HALF_UP))
+    assert funding.stripe_fee == expected > 0
+    books = balances(assignment)
+    assert books["stripe_fees"] == expected
+    assert books["platform_fee"] == funding.fee_amount - expected
+    assert not ReconciliationIssue.objects.filter(kind="fee_currency").exists()
+    memo = LedgerEntry.objects.filter(transaction_id=f"funding:{funding.pk}:stripe-fee").first()
+    assert f"{usd_fee / 100:.2f} USD" in memo.memo
+    assert services.ledger_reconcile() == 0
     assert_ledger_clean()
