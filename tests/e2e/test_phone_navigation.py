@@ -52,3 +52,18 @@ def test_a_long_table_on_a_phone_says_it_scrolls_and_scrolls_sideways(browser, l
         assert region.evaluate("el => el.scrollLeft") > 0
     finally:
         context.close()
+
+
+def test_a_posting_page_with_its_milestones_table_fits_a_phone(browser, live_server):
+    from tests.factories import PostingFactory
+
+    posting = PostingFactory(title="Survey analysis")
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"/postings/{posting.pk}/")
+        assert page.get_by_role("region", name="Milestones, scrolls sideways").count() == 1
+        # The table scrolls in its box; the page itself never scrolls sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
