@@ -8,7 +8,7 @@ class ApplicationsConfig(AppConfig):
     def ready(self) -> None:
         from marketplace.core.panels import register_panel
 
-        from .views import (
+        from .panels import (
             employer_charts_panel,
             employer_panel,
             student_charts_panel,

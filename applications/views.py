@@ -15,8 +15,6 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.selectors import employer_for_user
 from accounts.views import (
     employer_required,
-    panel_for_employers,
-    panel_for_students,
     student_required,
 )
 from marketplace.core.access import staff_required
@@ -28,7 +26,7 @@ from postings.markdown import render_markdown
 from postings.models import Posting
 from postings.selectors import posting_get_owned, posting_get_visible
 
-from . import charts, selectors, services
+from . import selectors, services
 from .forms import (
     ApplyForm,
     DisputeForm,
@@ -570,38 +568,3 @@ def record(request, slug: str):
 @staff_required
 def disputes(request):
     return render(request, "applications/disputes.html", {"disputes": selectors.disputes_open()})
-
-
-# --- Dashboard panels ------------------------------------------------------------------------
-
-
-@panel_for_students
-def student_panel(request):
-    user = request.user
-    data = selectors.student_dashboard(user)
-    data["record_slug"] = getattr(getattr(user, "student_profile", None), "public_slug", "")
-    return "applications/panel_student.html", data
-
-
-@panel_for_employers
-def employer_panel(request, employer):
-    return "applications/panel_employer.html", selectors.employer_dashboard(employer)
-
-
-@panel_for_students
-def student_charts_panel(request):
-    """Earnings per month, drawn (``applications.charts``)."""
-    user = request.user
-    return "applications/panel_student_charts.html", {
-        "earnings": charts.student_earnings_chart(user)
-    }
-
-
-@panel_for_employers
-def employer_charts_panel(request, employer):
-    """Applicants per posting per week, spend per month and time to first response, drawn."""
-    return "applications/panel_employer_charts.html", {
-        "applicants": charts.employer_applicants_charts(employer),
-        "spend": charts.employer_spend_chart(employer),
-        "response": charts.employer_response_chart(employer),
-    }

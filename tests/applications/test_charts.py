@@ -15,7 +15,7 @@ from django.utils import dateformat, timezone
 
 from accounts.models import User
 from applications.models import Application, Milestone
-from applications.views import employer_charts_panel, student_charts_panel
+from applications.panels import employer_charts_panel, student_charts_panel
 from tests.applications.factories import (
     ApplicationFactory,
     active_assignment,

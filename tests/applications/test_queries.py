@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import StudentProfile, User
 from applications import services
 from applications.models import Application, Assignment, Milestone, Rating
-from applications.views import employer_panel, student_panel
+from applications.panels import employer_panel, student_panel
 from postings.models import Posting
 from postings.rules import format_money
 from tests.applications.factories import (
