@@ -67,3 +67,15 @@ def test_a_posting_page_with_its_milestones_table_fits_a_phone(browser, live_ser
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_a_desktop_shows_the_links_and_no_menu_button(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto("/")
+        nav = page.get_by_role("navigation", name="Main")
+        assert nav.get_by_role("link", name="Find work").is_visible()
+        assert not nav.get_by_text("Menu", exact=True).is_visible()
+    finally:
+        context.close()
