@@ -2,9 +2,9 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from marketplace.core.api import Router
 from marketplace.core.errors import NotPermitted
 
 from . import selectors, services
@@ -87,7 +87,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
         services.api_token_revoke(token=instance, actor=self.request.user)
 
 
-router = SimpleRouter()
+router = Router()
 router.register("tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [

@@ -10,16 +10,16 @@ from django.conf import settings
 from django.db.models import Q
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
-from marketplace.core.api import CursorPagination, DownloadNegotiation
+from marketplace.core.api import CursorPagination, DownloadNegotiation, Router
 from marketplace.core.errors import AlreadyExists, NotPermitted
+from marketplace.core.schema import download_responses
 from postings.selectors import posting_get_visible
 
 from . import selectors, services
@@ -101,10 +101,7 @@ class ApplicationViewSet(
 
     @extend_schema(
         request=None,
-        responses={
-            **{(200, kind): OpenApiTypes.BINARY for kind in CV_TYPES},
-            404: OpenApiResponse(),
-        },
+        responses=download_responses(*CV_TYPES),
         description="The CV sent with the application, always as an attachment "
         "(`Content-Disposition: attachment; filename=...`) with the content type of the file "
         "(checked on upload); 404 if none. The applicant and the posting's employer only.",
@@ -306,7 +303,7 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 @extend_schema(
     tags=["assignments"],
-    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: OpenApiResponse()},
+    responses=download_responses(*content_types_of(settings.UPLOAD_ALLOWED_TYPES)),
 )
 class SubmissionFileDownloadView(DownloadNegotiation, APIView):
     """Download a deliverable file (always as an attachment)."""
@@ -400,7 +397,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.Ge
         return Response(ThreadMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
-router = SimpleRouter()
+router = Router()
 router.register("applications", ApplicationViewSet, basename="api-application")
 router.register("assignments", AssignmentViewSet, basename="api-assignment")
 router.register("milestones", MilestoneViewSet, basename="api-milestone")

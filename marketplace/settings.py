@@ -282,7 +282,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "marketplace.core.api.CursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["marketplace.core.api.FilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents every operation's error answers (marketplace/core/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "marketplace.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "marketplace.core.api.exception_handler",
     # Throttling (marketplace/core/throttling.py): per anonymous IP, per user, and per user for
     # the writes that cost others (new postings, applications, messages, reports).

@@ -42,4 +42,7 @@ urlpatterns = [
     # and the Content Security Policy stays strict.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+handler400 = "marketplace.core.views.bad_request"
+handler403 = "marketplace.core.views.permission_denied"
+handler404 = "marketplace.core.views.page_not_found"
 handler500 = "marketplace.core.views.server_error"

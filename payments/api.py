@@ -19,6 +19,7 @@ from marketplace.core.errors import NotPermitted
 from . import exports, receipts, selectors, services
 from .models import Funding, Payout
 from .serializers import (
+    NO_PAYOUT_ACCOUNT,
     EarningsSerializer,
     FundingSerializer,
     FundingStartSerializer,
@@ -27,7 +28,7 @@ from .serializers import (
 )
 
 NO_ACCOUNT = {
-    "status": "none",
+    "status": NO_PAYOUT_ACCOUNT,
     "transfers_active": False,
     "payouts_enabled": False,
     "details_submitted": False,
@@ -215,8 +216,7 @@ class AssignmentFundingViewSet(viewsets.GenericViewSet):
             amount=serializer.validated_data.get("amount"),
             currency=serializer.validated_data.get("currency"),
         )
-        data = FundingSerializer(funding).data
-        data["checkout_url"] = request.build_absolute_uri(funding.checkout_url)
+        data = FundingSerializer(funding, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 

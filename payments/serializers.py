@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Funding, Payout, PayoutAccount, Refund
@@ -10,7 +11,11 @@ class RefundSerializer(serializers.ModelSerializer):
 
 
 class FundingSerializer(serializers.ModelSerializer):
+    """``checkout_url`` is absolute (the test provider's is a path on this site), or null once
+    there is no checkout to open. Needs the request in the context."""
+
     refunds = RefundSerializer(many=True, read_only=True)
+    checkout_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Funding
@@ -28,6 +33,12 @@ class FundingSerializer(serializers.ModelSerializer):
             "created_at",
             "refunds",
         ]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_checkout_url(self, funding) -> str | None:
+        if not funding.checkout_url:
+            return None
+        return self.context["request"].build_absolute_uri(funding.checkout_url)
 
 
 class PayoutSerializer(serializers.ModelSerializer):
@@ -49,7 +60,15 @@ class PayoutSerializer(serializers.ModelSerializer):
         ]
 
 
+NO_PAYOUT_ACCOUNT = "none"
+
+
 class PayoutAccountSerializer(serializers.ModelSerializer):
+    # "none": the student has not started setting up payouts (no account yet).
+    status = serializers.ChoiceField(
+        choices=[(NO_PAYOUT_ACCOUNT, "Not set up"), *PayoutAccount.Status.choices], read_only=True
+    )
+
     class Meta:
         model = PayoutAccount
         fields = ["status", "transfers_active", "payouts_enabled", "details_submitted", "ready_at"]

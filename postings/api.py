@@ -11,7 +11,7 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
+from marketplace.core.api import PAGE_SIZE_PARAMETER, page_size_of
 from marketplace.core.errors import AlreadyExists, NotPermitted
 from marketplace.core.renderers import ORJSONRenderer
 
@@ -26,7 +27,7 @@ from . import rules, selectors, services
 from .cache import cache_anonymous
 from .filters import PostingFilter
 from .models import Format, Posting
-from .pagination import MAX_PAGE_SIZE, InvalidCursor, InvalidPageSize, page_size_from, paginate
+from .pagination import InvalidCursor, paginate
 from .serializers import (
     PostingDetailSerializer,
     PostingListSerializer,
@@ -49,9 +50,7 @@ PAGE = inline_serializer(
 )
 LIST_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="From a `next`/`previous` link."),
-    OpenApiParameter(
-        "page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE} (default 20)."
-    ),
+    PAGE_SIZE_PARAMETER,
 ]
 
 
@@ -67,13 +66,6 @@ class FilterFormatNegotiation(DefaultContentNegotiation):
     renderer override, so the renderer is chosen by the Accept header alone."""
 
     settings = _NoFormatOverride()  # type: ignore[assignment]
-
-
-def _page_size(request) -> int:
-    try:
-        return page_size_from(request.query_params.get("page_size"))
-    except InvalidPageSize as exc:
-        raise ValidationError({"page_size": [str(exc)]}) from exc
 
 
 def _detail_queryset():
@@ -131,7 +123,7 @@ class PostingListView(APIView):
         responses=PAGE,
     )
     def get(self, request):
-        page_size = _page_size(request)
+        page_size = page_size_of(request)
         filterset = PostingFilter(
             request.query_params,
             queryset=selectors.postings_listed(),
@@ -213,19 +205,21 @@ class PostingDetailView(APIView):
 
 
 def _owner_action(name: str, service, description: str):
+    # A duplicate is a new posting (201); the other actions change this one (200).
+    code = status.HTTP_201_CREATED if name == "duplicate" else status.HTTP_200_OK
+
     class View(APIView):
         permission_classes = [permissions.IsAuthenticated]
 
         @extend_schema(
             operation_id=f"postings_{name}",
             request=None,
-            responses=PostingDetailSerializer,
+            responses={code: PostingDetailSerializer},
             description=description,
         )
         def post(self, request, pk: int):
             posting = selectors.posting_get_owned(pk=pk, user=request.user)
             result = service(posting=posting, actor=request.user)
-            code = status.HTTP_201_CREATED if name == "duplicate" else status.HTTP_200_OK
             return _detail(result, request, status_code=code)
 
     View.__name__ = f"Posting{name.title()}View"
@@ -295,7 +289,7 @@ class MyPostingsView(APIView):
     def get(self, request):
         employer = employer_for_user(request.user)
         if employer is None:
-            raise NotFound("You do not belong to an employer organisation.")
+            raise NotPermitted("Only members of an employer organisation have postings.")
         queryset = _detail_queryset().filter(employer=employer).order_by("-updated_at", "-pk")
         wanted = request.query_params.get("status")
         if wanted:

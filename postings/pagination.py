@@ -24,22 +24,6 @@ SORTS: dict[str, tuple[str, bool]] = {
     "relevance": ("rank", True),
 }
 DATETIME_FIELDS = {"published_at", "application_deadline"}
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 50
-
-
-class InvalidPageSize(ValueError):
-    pass
-
-
-def page_size_from(raw: str | None) -> int:
-    """The ``page_size`` a request asks for (the page and the API read it alike): the default
-    when absent; ``InvalidPageSize`` when it is not a whole number from 1 to the maximum."""
-    if not raw:
-        return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise InvalidPageSize(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.")
-    return int(raw)
 
 
 class InvalidCursor(ValueError):

@@ -16,8 +16,10 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from marketplace.core.paging import DEFAULT_PAGE_SIZE
+
 from .filters import PostingFilter
-from .pagination import DEFAULT_PAGE_SIZE, page_query
+from .pagination import page_query
 from .selectors import postings_listed
 
 

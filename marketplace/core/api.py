@@ -11,22 +11,52 @@ from django.db import models
 from django.http import Http404
 from django_filters import filters, filterset
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, pagination
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, pagination, routers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import AlreadyExists, DomainError
+from .paging import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE_RULE,
+    InvalidPageSize,
+    page_size_from,
+)
 
 INVALID_CURSOR = "The page link is not valid; start again from the first page."
+PAGE_SIZE_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
+PAGE_SIZE_PARAMETER = OpenApiParameter("page_size", PAGE_SIZE_SCHEMA, description=PAGE_SIZE_RULE)
+
+
+def page_size_of(request) -> int:
+    """The request's ``page_size`` (``marketplace.core.paging``); out of range is a 400."""
+    try:
+        return page_size_from(request.query_params.get("page_size"))
+    except InvalidPageSize as exc:
+        raise exceptions.ValidationError({"page_size": [str(exc)]}) from None
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Keyset pagination: a deep page costs the same as the first."""
+    """Keyset pagination: a deep page costs the same as the first. ``page_size`` follows the
+    one rule of every list (DRF's own clamps or ignores a bad one)."""
 
-    page_size = 20
+    page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 100
+    max_page_size = MAX_PAGE_SIZE
     ordering: str | tuple[str, ...] = "-created_at"
+
+    def get_page_size(self, request):
+        return page_size_of(request)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = dict(PAGE_SIZE_SCHEMA)
+                parameter["description"] = PAGE_SIZE_RULE
+        return parameters
 
     def decode_cursor(self, request):
         # DRF answers a bad cursor with 404; it is bad input (400), as on the postings list.
@@ -34,6 +64,23 @@ class CursorPagination(pagination.CursorPagination):
             return super().decode_cursor(request)
         except exceptions.NotFound:
             raise exceptions.ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
+
+
+class Router(routers.SimpleRouter):
+    """The API's router: path converters, and an object's URL takes a whole number as its id
+    unless the ViewSet names another converter (``lookup_value_converter``), so ``/tokens/abc/``
+    matches no route and is the API's 404 (``marketplace.core.views.page_not_found``), never a
+    500 from looking up "abc"."""
+
+    def __init__(self):
+        super().__init__(use_regex_path=False)
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        pattern = super().get_lookup_regex(viewset, lookup_prefix)
+        by_pk = getattr(viewset, "lookup_field", "pk") == "pk"
+        if by_pk and getattr(viewset, "lookup_value_converter", None) is None:
+            pattern = pattern.replace("<str:", "<int:", 1)
+        return pattern
 
 
 class IdFilterSet(filterset.FilterSet):

@@ -9,6 +9,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from marketplace.core.paging import DEFAULT_PAGE_SIZE, InvalidPageSize, page_size_from
+
 from .. import rules, selectors
 from ..cache import cache_anonymous
 from ..cards import posting_cards
@@ -17,14 +19,7 @@ from ..filter_form import options_html
 from ..filters import PostingFilter, describe_query, filterset_query
 from ..forms import ReasonForm
 from ..models import Posting, PostingMilestone, ScreeningQuestion
-from ..pagination import (
-    DEFAULT_PAGE_SIZE,
-    InvalidCursor,
-    InvalidPageSize,
-    Page,
-    page_size_from,
-    paginate,
-)
+from ..pagination import InvalidCursor, Page, paginate
 from ..parts import render_detail_parts
 
 # The list's filter controls, in the order the form shows them.

@@ -3,6 +3,7 @@
 from django.core.exceptions import SuspiciousOperation
 from django.urls import path
 
+from marketplace.urls import handler400, handler403, handler404, handler500  # noqa: F401
 from marketplace.urls import urlpatterns as site_urlpatterns
 
 
@@ -17,5 +18,7 @@ def suspicious(request):
 urlpatterns = [
     path("test-errors/boom/", boom),
     path("test-errors/suspicious/", suspicious),
+    path("api/test-errors/boom/", boom),
+    path("api/test-errors/suspicious/", suspicious),
     *site_urlpatterns,
 ]
