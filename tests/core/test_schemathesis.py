@@ -186,7 +186,10 @@ def test_every_operation_answers_as_documented(world, keep_connection, settings,
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": dict.fromkeys(rates, "100000/min"),
     }
-    headers = {"Authorization": f"Token {world[role]}"} if role in world else {}
+    # Uncompressed: the in-process client does not undo the gzip the site applies.
+    headers = {"Accept-Encoding": "identity"}
+    if role in world:
+        headers["Authorization"] = f"Token {world[role]}"
     schema = _schema()
     failures = []
     operations = 0
