@@ -9,9 +9,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
-from marketplace.core.api import CursorPagination
+from marketplace.core.api import CursorPagination, Router
 
 from . import selectors, services
 from .serializers import (
@@ -138,6 +137,6 @@ class NotificationViewSet(
         return Response({"url": calendar_url(prefs.calendar_token)})
 
 
-router = SimpleRouter()
+router = Router()
 router.register("notifications", NotificationViewSet, basename="api-notification")
 urlpatterns = router.urls

@@ -9,11 +9,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
 from accounts.selectors import employer_for_user
 from applications.models import Assignment
-from marketplace.core.api import DownloadNegotiation
+from marketplace.core.api import DownloadNegotiation, Router
 from marketplace.core.errors import NotPermitted
 
 from . import exports, receipts, selectors, services
@@ -220,7 +219,7 @@ class AssignmentFundingViewSet(viewsets.GenericViewSet):
         return Response(data, status=status.HTTP_201_CREATED)
 
 
-router = SimpleRouter()
+router = Router()
 router.register("payments/fundings", FundingViewSet, basename="api-funding")
 router.register("payments/payouts", PayoutViewSet, basename="api-payout")
 router.register("payments", StudentMoneyViewSet, basename="api")

@@ -76,11 +76,12 @@ class Router(routers.SimpleRouter):
         super().__init__(use_regex_path=False)
 
     def get_lookup_regex(self, viewset, lookup_prefix=""):
-        pattern = super().get_lookup_regex(viewset, lookup_prefix)
-        by_pk = getattr(viewset, "lookup_field", "pk") == "pk"
-        if by_pk and getattr(viewset, "lookup_value_converter", None) is None:
-            pattern = pattern.replace("<str:", "<int:", 1)
-        return pattern
+        lookup_field = getattr(viewset, "lookup_field", "pk")
+        lookup_url_kwarg = getattr(viewset, "lookup_url_kwarg", None) or lookup_field
+        converter = getattr(viewset, "lookup_value_converter", None)
+        if converter is None:
+            converter = "int" if lookup_field == "pk" else "str"
+        return f"<{converter}:{lookup_prefix}{lookup_url_kwarg}>"
 
 
 class IdFilterSet(filterset.FilterSet):
