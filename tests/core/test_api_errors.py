@@ -105,3 +105,54 @@ def test_a_second_report_is_a_409_with_the_existing_one(client):
     body = _error(second, 409, "exists")
     assert body["existing"] == first.json()
     assert Report.objects.get().reason == "Looks like spam to me."
+
+
+# Every status-changing endpoint, from a state that does not allow the move: 409 with the body,
+# and nothing changed. (who acts, URL, body) for an accepted application, its assignment's first
+# milestone still open (nothing submitted), and its published posting. (Accepting an accepted
+# application again answers with its assignment: a repeat of a move done, not a forbidden one.
+# Staff see no milestone without a dispute: deciding one is a 404 for them, like a missing one.)
+FORBIDDEN_MOVES = [
+    ("student", "/api/v1/applications/{application}/withdraw/", {}),
+    ("student", "/api/v1/applications/{application}/decline/", {}),
+    ("employer", "/api/v1/applications/{application}/shortlist/", {}),
+    ("employer", "/api/v1/applications/{application}/reject/", {}),
+    ("employer", "/api/v1/applications/{application}/offer/", {}),
+    ("employer", "/api/v1/milestones/{milestone}/approve/", {}),
+    ("employer", "/api/v1/milestones/{milestone}/request-revision/", {"feedback": "More."}),
+    ("employer", "/api/v1/postings/{posting}/submit/", {}),
+    ("staff", "/api/v1/postings/{posting}/approve/", {}),
+    ("staff", "/api/v1/postings/{posting}/reinstate/", {}),
+]
+
+
+@pytest.mark.parametrize("who, url, body", FORBIDDEN_MOVES)
+def test_a_move_not_allowed_from_the_current_status_is_a_409(client, who, url, body):
+    from tests.applications.factories import employer_of
+    from tests.factories import StaffFactory
+
+    assignment = active_assignment()
+    milestone = first_milestone(assignment)
+    actors = {
+        "student": assignment.student,
+        "employer": employer_of(assignment.posting),
+        "staff": StaffFactory(),
+    }
+    client.force_login(actors[who])
+    before = (
+        assignment.application.status,
+        milestone.status,
+        assignment.posting.status,
+    )
+    target = url.format(
+        application=assignment.application_id, milestone=milestone.pk, posting=assignment.posting_id
+    )
+    _error(client.post(target, body, content_type="application/json"), 409, "invalid_transition")
+    assignment.application.refresh_from_db()
+    milestone.refresh_from_db()
+    assignment.posting.refresh_from_db()
+    assert (
+        assignment.application.status,
+        milestone.status,
+        assignment.posting.status,
+    ) == before
