@@ -4,7 +4,7 @@ top that has the focus and links to each field."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import ARTIFACTS, login
 from tests.factories import PASSWORD, EmployerUserFactory, PostingFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,6 +25,11 @@ def test_a_bad_posting_form_keeps_what_was_typed_and_focuses_the_summary(page):
     expect(summary).to_be_focused()
     assert summary.get_attribute("tabindex") == "-1"
     expect(summary.get_by_role("heading")).to_contain_text("problem")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "form-errors-desktop.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(ARTIFACTS / "form-errors-phone.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     # What was typed is still there.
     expect(page.get_by_label("Title", exact=True)).to_have_value(
         "Survey analysis for garden centres"
