@@ -155,7 +155,7 @@ def application_detail(request, pk: int):
         "answers": answers,
         "thread": selectors.thread_messages(application),
         "thread_open": application.status in Application.THREAD_OPEN and role != STAFF,
-        "message_form": MessageForm(),
+        "message_form": _message_form(request, application),
         "reject_form": RejectForm(),
         "offer_form": OfferForm(),
         "assignment": getattr(application, "assignment", None),
@@ -228,6 +228,17 @@ def application_move(request, pk: int, move: str):
     return redirect(safe_next_url(request, reverse("applications:detail", args=[application.pk])))
 
 
+def _draft_key(application: Application) -> str:
+    return f"message-draft:{application.pk}"
+
+
+def _message_form(request, application: Application) -> MessageForm:
+    """The thread's form: empty, or holding the message a refused post kept (with its error),
+    so that nothing typed is lost across the redirect."""
+    draft = request.session.pop(_draft_key(application), None)
+    return MessageForm() if draft is None else MessageForm({"body": draft})
+
+
 @require_POST
 @login_required
 def message_post(request, pk: int):
@@ -242,8 +253,10 @@ def message_post(request, pk: int):
             )
         except DomainError as exc:
             messages.error(request, exc.message)
+            request.session[_draft_key(application)] = form.cleaned_data["body"]
     else:
         messages.error(request, "Write a message first (at most 5000 characters).")
+        request.session[_draft_key(application)] = request.POST.get("body", "")[:20000]
     return redirect(reverse("applications:detail", args=[application.pk]) + "#thread")
 
 

@@ -399,3 +399,18 @@ def test_applicant_cards_show_the_cover_note_start_and_no_stray_comma(client):
     html = html.decode()
     assert "“I ran the survey of our rowing club. I ran" in html
     assert '<p class="app-card-line">Porto</p>' in html
+
+
+def test_a_refused_message_comes_back_with_what_was_typed(client):
+    application = ApplicationFactory()
+    client.force_login(application.student)
+    detail = reverse("applications:detail", args=[application.pk])
+    url = reverse("applications:message", args=[application.pk])
+    too_long = "Here is my long question about the data. " * 130  # over 5000 characters
+    response = client.post(url, {"body": too_long}, follow=True)
+    html = response.content.decode()
+    assert too_long.strip() in html  # in the textarea again
+    assert "data-error-summary" in html
+    assert not application.messages.exists()
+    # Shown once: the next visit starts empty.
+    assert too_long.strip() not in client.get(detail).content.decode()
