@@ -5,28 +5,27 @@ of the owning employer: create, update, submit, withdraw, duplicate, their own l
 moderation actions. Signed-in users: reports. Students: their saved searches.
 """
 
-from collections.abc import Callable
-
-from django.urls import path
+from django.urls import URLPattern
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
-from marketplace.core.api import PAGE_SIZE_PARAMETER, page_size_of
+from marketplace.core.api import PAGE_SIZE_PARAMETER, Router, page_size_of
 from marketplace.core.errors import AlreadyExists, NotPermitted
 from marketplace.core.renderers import ORJSONRenderer
 
 from . import rules, selectors, services
 from .cache import cache_anonymous
 from .filters import PostingFilter
-from .models import Format, Posting
+from .models import Format, Posting, SavedSearch
 from .pagination import InvalidCursor, paginate
 from .serializers import (
     PostingDetailSerializer,
@@ -85,20 +84,88 @@ def _detail(
     return Response(data, status=status_code)
 
 
-class PostingListView(APIView):
-    """Published postings: filter, search (ranked on PostgreSQL) and page with a cursor."""
+# The list's answer is a page object, not a list of postings (no array around it in the schema).
+set_override(PAGE, "many", False)
 
-    permission_classes = [permissions.AllowAny]
-    costly_writes = {"post": "postings"}
-    filterset_class = PostingFilter
-    content_negotiation_class = FilterFormatNegotiation
-    # orjson for the JSON; the rows are plain dicts (``posting_list_rows``).
-    renderer_classes = [ORJSONRenderer, BrowsableAPIRenderer]
+ACTION_PERMISSIONS = {"list": permissions.AllowAny, "retrieve": permissions.AllowAny}
+
+
+def _moderation_action(name: str, service, *, with_reason: bool, description: str):
+    """A staff move on a posting, as a ViewSet action at ``postings/<id>/<name>/``."""
+
+    def move(self, request, pk=None):
+        posting = selectors.posting_get_visible(pk=pk, user=request.user)
+        kwargs = {"posting": posting, "actor": request.user}
+        if with_reason:
+            serializer = ReasonSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            kwargs["reason"] = serializer.validated_data["reason"]
+        return _detail(service(**kwargs), request)
+
+    move.__name__ = name
+    slug = name.replace("_", "-")
+    move = action(
+        detail=True,
+        methods=["post"],
+        url_path=slug,
+        url_name=slug,
+        permission_classes=[permissions.IsAdminUser],
+    )(move)
+    return extend_schema(
+        operation_id=f"postings_{name}",
+        request=ReasonSerializer if with_reason else None,
+        responses=PostingDetailSerializer,
+        description=description,
+    )(move)
+
+
+def _owner_action(name: str, service, description: str):
+    """A move of the owning organisation's members, at ``postings/<id>/<name>/``."""
+    # A duplicate is a new posting (201); the other actions change this one (200).
+    code = status.HTTP_201_CREATED if name == "duplicate" else status.HTTP_200_OK
+
+    def move(self, request, pk=None):
+        posting = selectors.posting_get_owned(pk=pk, user=request.user)
+        result = service(posting=posting, actor=request.user)
+        return _detail(result, request, status_code=code)
+
+    move.__name__ = name
+    move = action(detail=True, methods=["post"])(move)
+    return extend_schema(
+        operation_id=f"postings_{name}",
+        request=None,
+        responses={code: PostingDetailSerializer},
+        description=description,
+    )(move)
+
+
+S = services
+
+
+class PostingViewSet(viewsets.GenericViewSet):
+    # Published postings for everyone; their organisation's members write; staff moderate.
+    # (A comment: the schema takes each operation's description from its own docstring.)
+
+    queryset = Posting.objects.none()  # the schema's model; every action reads its own rows
+    pagination_class = None  # the list pages itself (keyset pages, ``postings.pagination``)
+    filter_backends: list = []  # the list filters itself (``PostingFilter``)
+    costly_writes = {"create": "postings", "report": "reports"}
 
     def get_permissions(self):
-        if self.request.method == "POST":
-            return [permissions.IsAuthenticated()]
+        if getattr(self, "action", None) in ACTION_PERMISSIONS:
+            return [ACTION_PERMISSIONS[self.action]()]
         return super().get_permissions()
+
+    def get_renderers(self):
+        # orjson for the list's JSON; its rows are plain dicts (``posting_list_rows``).
+        if getattr(self, "action", None) == "list":
+            return [ORJSONRenderer(), BrowsableAPIRenderer()]
+        return super().get_renderers()
+
+    def get_content_negotiator(self):
+        if getattr(self, "action", None) == "list":
+            return FilterFormatNegotiation()
+        return super().get_content_negotiator()
 
     @extend_schema(
         operation_id="postings_list",
@@ -122,7 +189,8 @@ class PostingListView(APIView):
         ],
         responses=PAGE,
     )
-    def get(self, request):
+    def list(self, request):
+        """Published postings: filter, search (ranked on PostgreSQL) and page with a cursor."""
         page_size = page_size_of(request)
         filterset = PostingFilter(
             request.query_params,
@@ -162,7 +230,8 @@ class PostingListView(APIView):
         request=PostingWriteSerializer,
         responses={201: PostingDetailSerializer},
     )
-    def post(self, request):
+    def create(self, request):
+        """Create a draft posting for the caller's organisation."""
         employer = employer_for_user(request.user)
         if employer is None:
             raise NotPermitted("Only members of an employer organisation can create postings.")
@@ -173,17 +242,8 @@ class PostingListView(APIView):
         )
         return _detail(posting, request, status_code=status.HTTP_201_CREATED)
 
-
-class PostingDetailView(APIView):
-    permission_classes = [permissions.AllowAny]
-
-    def get_permissions(self):
-        if self.request.method != "GET":
-            return [permissions.IsAuthenticated()]
-        return super().get_permissions()
-
     @extend_schema(operation_id="postings_retrieve", responses=PostingDetailSerializer)
-    def get(self, request, pk: int):
+    def retrieve(self, request, pk=None):
         user = request.user if request.user.is_authenticated else None
         posting = selectors.posting_get_visible(pk=pk, user=user, queryset=_detail_queryset())
         return _detail(posting, request, fresh=False)
@@ -195,7 +255,7 @@ class PostingDetailView(APIView):
         description="Change a draft or a posting with changes requested. Send only what "
         "changes; `milestones`, `questions` and `skills` replace the current ones when sent.",
     )
-    def patch(self, request, pk: int):
+    def partial_update(self, request, pk=None):
         posting = selectors.posting_get_owned(pk=pk, user=request.user)
         serializer = PostingWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -203,55 +263,49 @@ class PostingDetailView(APIView):
         posting = services.posting_update(posting=posting, actor=request.user, values=values)
         return _detail(posting, request)
 
-
-def _owner_action(name: str, service, description: str):
-    # A duplicate is a new posting (201); the other actions change this one (200).
-    code = status.HTTP_201_CREATED if name == "duplicate" else status.HTTP_200_OK
-
-    class View(APIView):
-        permission_classes = [permissions.IsAuthenticated]
-
-        @extend_schema(
-            operation_id=f"postings_{name}",
-            request=None,
-            responses={code: PostingDetailSerializer},
-            description=description,
-        )
-        def post(self, request, pk: int):
-            posting = selectors.posting_get_owned(pk=pk, user=request.user)
-            result = service(posting=posting, actor=request.user)
-            return _detail(result, request, status_code=code)
-
-    View.__name__ = f"Posting{name.title()}View"
-    return View
-
-
-def _moderation_action(name: str, service, *, with_reason: bool, description: str):
-    class View(APIView):
-        permission_classes = [permissions.IsAdminUser]
-
-        @extend_schema(
-            operation_id=f"postings_{name}",
-            request=ReasonSerializer if with_reason else None,
-            responses=PostingDetailSerializer,
-            description=description,
-        )
-        def post(self, request, pk: int):
-            posting = selectors.posting_get_visible(pk=pk, user=request.user)
-            kwargs = {"posting": posting, "actor": request.user}
-            if with_reason:
-                serializer = ReasonSerializer(data=request.data)
-                serializer.is_valid(raise_exception=True)
-                kwargs["reason"] = serializer.validated_data["reason"]
-            return _detail(service(**kwargs), request)
-
-    View.__name__ = f"Posting{name.title().replace('_', '')}View"
-    return View
-
-
-class PostingReportView(APIView):
-    permission_classes = [permissions.IsAuthenticated]
-    costly_writes = {"post": "reports"}
+    submit = _owner_action(
+        "submit",
+        S.posting_submit,
+        "Send for review (or publish at once: verified employer, no rule flags).",
+    )
+    withdraw = _owner_action("withdraw", S.posting_withdraw, "Close the posting.")
+    duplicate = _owner_action("duplicate", S.posting_duplicate, "Copy into a new draft.")
+    approve = _moderation_action(
+        "approve",
+        S.posting_approve,
+        with_reason=True,
+        description="Publish a posting waiting for review.",
+    )
+    request_changes = _moderation_action(
+        "request_changes",
+        S.posting_request_changes,
+        with_reason=True,
+        description="Send back with a reason.",
+    )
+    reject = _moderation_action(
+        "reject", S.posting_reject, with_reason=True, description="Reject with a reason."
+    )
+    suspend = _moderation_action(
+        "suspend",
+        S.posting_suspend,
+        with_reason=True,
+        description="Hide a published posting until reviewed.",
+    )
+    reinstate = _moderation_action(
+        "reinstate",
+        S.posting_reinstate,
+        with_reason=True,
+        description="Publish a suspended posting again.",
+    )
+    remove = _moderation_action(
+        "remove", S.posting_remove, with_reason=True, description="Take a posting down for good."
+    )
+    dismiss_reports = _moderation_action(
+        "dismiss_reports",
+        S.posting_reports_dismiss,
+        with_reason=False,
+        description="Resolve open reports.",
+    )
 
     @extend_schema(
         operation_id="postings_report",
@@ -260,7 +314,8 @@ class PostingReportView(APIView):
         description="Report a published posting. Enough open reports suspend it until a "
         "moderator looks.",
     )
-    def post(self, request, pk: int):
+    @action(detail=True, methods=["post"], url_path="reports", url_name="report")
+    def report(self, request, pk=None):
         posting = selectors.posting_get_visible(pk=pk, user=request.user)
         serializer = ReportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -275,18 +330,15 @@ class PostingReportView(APIView):
         )
         return Response(ReportResultSerializer(report).data, status=status.HTTP_201_CREATED)
 
-
-class MyPostingsView(APIView):
-    """The postings of the caller's organisation, in every status, most recently changed first."""
-
-    permission_classes = [permissions.IsAuthenticated]
-
     @extend_schema(
         operation_id="postings_mine",
         parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=Posting.Status.values)],
         responses=PostingDetailSerializer(many=True),
     )
-    def get(self, request):
+    @action(detail=False, methods=["get"])
+    def mine(self, request):
+        """The postings of the caller's organisation, in every status, most recently changed
+        first."""
         employer = employer_for_user(request.user)
         if employer is None:
             raise NotPermitted("Only members of an employer organisation have postings.")
@@ -297,59 +349,6 @@ class MyPostingsView(APIView):
                 raise ValidationError({"status": [f"One of {', '.join(Posting.Status.values)}."]})
             queryset = queryset.filter(status=wanted)
         return Response(PostingDetailSerializer(queryset[:200], many=True).data)
-
-
-class SavedSearchListView(APIView):
-    """The caller's saved searches (at most ``SAVED_SEARCHES_MAX``, newest first), and saving
-    one: a daily digest of the new postings that match it goes to the inbox and by e-mail."""
-
-    permission_classes = [permissions.IsAuthenticated]
-
-    @extend_schema(
-        operation_id="postings_saved_searches_list",
-        responses=SavedSearchSerializer(many=True),
-    )
-    def get(self, request):
-        searches = selectors.saved_searches_of(user=request.user)
-        return Response(SavedSearchSerializer(searches, many=True).data)
-
-    @extend_schema(
-        operation_id="postings_saved_searches_create",
-        request=SavedSearchCreateSerializer,
-        responses={201: SavedSearchSerializer},
-        description="Students only (403 for others). 400 `invalid_filters` for filters the list "
-        "refuses, `duplicate` for a search saved already, `limit_reached` at the limit.",
-    )
-    def post(self, request):
-        serializer = SavedSearchCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        saved_search = services.saved_search_create(
-            actor=request.user,
-            name=serializer.validated_data["name"],
-            filters=serializer.validated_data["filters"],
-        )
-        return Response(SavedSearchSerializer(saved_search).data, status=status.HTTP_201_CREATED)
-
-
-class SavedSearchDetailView(APIView):
-    """One of the caller's saved searches; anyone else's is 404."""
-
-    permission_classes = [permissions.IsAuthenticated]
-
-    @extend_schema(operation_id="postings_saved_searches_retrieve", responses=SavedSearchSerializer)
-    def get(self, request, pk: int):
-        saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
-        return Response(SavedSearchSerializer(saved_search).data)
-
-    @extend_schema(operation_id="postings_saved_searches_destroy", responses={204: None})
-    def delete(self, request, pk: int):
-        saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
-        services.saved_search_delete(saved_search=saved_search, actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class ModerationQueueView(APIView):
-    permission_classes = [permissions.IsAdminUser]
 
     @extend_schema(
         operation_id="postings_moderation_queue",
@@ -362,7 +361,13 @@ class ModerationQueueView(APIView):
             },
         ),
     )
-    def get(self, request):
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="moderation-queue",
+        permission_classes=[permissions.IsAdminUser],
+    )
+    def moderation_queue(self, request):
         queue = selectors.moderation_queue()
         return Response(
             {
@@ -374,66 +379,67 @@ class ModerationQueueView(APIView):
         )
 
 
-S = services
-urlpatterns = [
-    # Anonymous answers are cached briefly, before DRF runs (see ``postings.cache``).
-    path(
-        "postings/",
-        cache_anonymous("api", skip_html=True)(PostingListView.as_view()),
-        name="api-postings",
-    ),
-    path("postings/mine/", MyPostingsView.as_view(), name="api-postings-mine"),
-    path(
-        "postings/saved-searches/",
-        SavedSearchListView.as_view(),
-        name="api-postings-saved-searches",
-    ),
-    path(
-        "postings/saved-searches/<int:pk>/",
-        SavedSearchDetailView.as_view(),
-        name="api-postings-saved-search",
-    ),
-    path(
-        "postings/moderation-queue/",
-        ModerationQueueView.as_view(),
-        name="api-postings-moderation-queue",
-    ),
-    path("postings/<int:pk>/", PostingDetailView.as_view(), name="api-posting"),
-    path(
-        "postings/<int:pk>/submit/",
-        _owner_action(
-            "submit",
-            S.posting_submit,
-            "Send for review (or publish at once: verified employer, no rule flags).",
-        ).as_view(),
-        name="api-posting-submit",
-    ),
-    path(
-        "postings/<int:pk>/withdraw/",
-        _owner_action("withdraw", S.posting_withdraw, "Close the posting.").as_view(),
-        name="api-posting-withdraw",
-    ),
-    path(
-        "postings/<int:pk>/duplicate/",
-        _owner_action("duplicate", S.posting_duplicate, "Copy into a new draft.").as_view(),
-        name="api-posting-duplicate",
-    ),
-    path("postings/<int:pk>/reports/", PostingReportView.as_view(), name="api-posting-report"),
-]
-_MODERATION: list[tuple[str, Callable[..., Posting], bool, str]] = [
-    ("approve", S.posting_approve, True, "Publish a posting waiting for review."),
-    ("request_changes", S.posting_request_changes, True, "Send back with a reason."),
-    ("reject", S.posting_reject, True, "Reject with a reason."),
-    ("suspend", S.posting_suspend, True, "Hide a published posting until reviewed."),
-    ("reinstate", S.posting_reinstate, True, "Publish a suspended posting again."),
-    ("remove", S.posting_remove, True, "Take a posting down for good."),
-    ("dismiss_reports", S.posting_reports_dismiss, False, "Resolve open reports."),
-]
-for _name, _service, _reason, _text in _MODERATION:
-    urlpatterns.append(
-        path(
-            f"postings/<int:pk>/{_name.replace('_', '-')}/",
-            _moderation_action(_name, _service, with_reason=_reason, description=_text).as_view(),
-            name=f"api-posting-{_name.replace('_', '-')}",
-        )
+class SavedSearchViewSet(viewsets.GenericViewSet):
+    # The caller's saved searches; anyone else's is a 404.
+
+    queryset = SavedSearch.objects.none()  # the schema's model; the actions read the caller's
+    pagination_class = None
+    filter_backends: list = []
+
+    @extend_schema(
+        operation_id="postings_saved_searches_list",
+        responses=SavedSearchSerializer(many=True),
     )
+    def list(self, request):
+        """The caller's saved searches (at most ``SAVED_SEARCHES_MAX``, newest first), and saving
+        one: a daily digest of the new postings that match it goes to the inbox and by e-mail."""
+        searches = selectors.saved_searches_of(user=request.user)
+        return Response(SavedSearchSerializer(searches, many=True).data)
+
+    @extend_schema(
+        operation_id="postings_saved_searches_create",
+        request=SavedSearchCreateSerializer,
+        responses={201: SavedSearchSerializer},
+        description="Students only (403 for others). 400 `invalid_filters` for filters the list "
+        "refuses, `duplicate` for a search saved already, `limit_reached` at the limit.",
+    )
+    def create(self, request):
+        """The caller's saved searches (at most ``SAVED_SEARCHES_MAX``, newest first), and saving
+        one: a daily digest of the new postings that match it goes to the inbox and by e-mail."""
+        serializer = SavedSearchCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        saved_search = services.saved_search_create(
+            actor=request.user,
+            name=serializer.validated_data["name"],
+            filters=serializer.validated_data["filters"],
+        )
+        return Response(SavedSearchSerializer(saved_search).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(operation_id="postings_saved_searches_retrieve", responses=SavedSearchSerializer)
+    def retrieve(self, request, pk=None):
+        """One of the caller's saved searches; anyone else's is 404."""
+        saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
+        return Response(SavedSearchSerializer(saved_search).data)
+
+    @extend_schema(operation_id="postings_saved_searches_destroy", responses={204: None})
+    def destroy(self, request, pk=None):
+        """One of the caller's saved searches; anyone else's is 404."""
+        saved_search = selectors.saved_search_get_own(pk=pk, user=request.user)
+        services.saved_search_delete(saved_search=saved_search, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _cached_list(urls):
+    """Anonymous answers of the list are cached briefly, before DRF runs (``postings.cache``)."""
+    return [
+        URLPattern(u.pattern, cache_anonymous("api", skip_html=True)(u.callback), name=u.name)
+        if u.name == "api-posting-list"
+        else u
+        for u in urls
+    ]
+
+
+router = Router()
+router.register("postings/saved-searches", SavedSearchViewSet, basename="api-postings-saved-search")
+router.register("postings", PostingViewSet, basename="api-posting")
+urlpatterns = _cached_list(router.urls)
