@@ -8,13 +8,11 @@ not allow a 409, with the one error format ``{"message", "code", "fields"}``.
 
 from django.conf import settings
 from django.db.models import Q
-from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.selectors import employer_for_user
 from marketplace.core.api import CursorPagination, DownloadNegotiation, Router
@@ -301,14 +299,19 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         ).prefetch_related("files")
 
 
-@extend_schema(
-    tags=["assignments"],
-    responses=download_responses(*content_types_of(settings.UPLOAD_ALLOWED_TYPES)),
-)
-class SubmissionFileDownloadView(DownloadNegotiation, APIView):
-    """Download a deliverable file (always as an attachment)."""
+@extend_schema(tags=["assignments"])
+class SubmissionFileViewSet(DownloadNegotiation, viewsets.GenericViewSet):
+    """The files of the deliverables you may see."""
 
-    def get(self, request, pk: int):
+    download_actions = ("download",)
+
+    @extend_schema(
+        request=None,
+        responses=download_responses(*content_types_of(settings.UPLOAD_ALLOWED_TYPES)),
+        description="Download a deliverable file (always as an attachment).",
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
         item = selectors.submission_file_get_for_user(pk=pk, user=request.user)
         return _attachment(item.file, item.original_name, item.content_type)
 
@@ -404,12 +407,5 @@ router.register("milestones", MilestoneViewSet, basename="api-milestone")
 router.register("submissions", SubmissionViewSet, basename="api-submission")
 router.register("ratings", RatingViewSet, basename="api-rating")
 router.register("messages", MessageViewSet, basename="api-message")
-
-urlpatterns = [
-    *router.urls,
-    path(
-        "submission-files/<int:pk>/download/",
-        SubmissionFileDownloadView.as_view(),
-        name="api-submission-file-download",
-    ),
-]
+router.register("submission-files", SubmissionFileViewSet, basename="api-submission-file")
+urlpatterns = router.urls
