@@ -11,7 +11,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from applications.selectors import assignment_get_for_user
-from marketplace.core.api import CursorPagination
+from marketplace.core.api import CursorPagination, Router
 from marketplace.core.errors import DomainError
 
 from . import selectors, services
@@ -139,11 +139,17 @@ class VerifyView(APIView):
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 
-@extend_schema(tags=["credentials"], request=SupervisorSerializer, responses=SupervisorSerializer)
-class SupervisorView(APIView):
-    """The student names the academic supervisor of a credit assignment."""
+@extend_schema(tags=["credentials"])
+class AssignmentSupervisorViewSet(viewsets.GenericViewSet):
+    """The academic supervisor of a credit assignment."""
 
-    def post(self, request, pk: int):
+    @extend_schema(
+        request=SupervisorSerializer,
+        responses={201: SupervisorSerializer},
+        description="The student names the academic supervisor of a credit assignment.",
+    )
+    @action(detail=True, methods=["post"])
+    def supervisor(self, request, pk=None):
         assignment, _ = assignment_get_for_user(pk=pk, user=request.user)
         serializer = SupervisorSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -161,12 +167,11 @@ class SupervisorView(APIView):
 router = SimpleRouter()
 router.register("credentials", CredentialViewSet, basename="credential")
 
+assignments = Router()
+assignments.register("assignments", AssignmentSupervisorViewSet, basename="assignment")
+
 urlpatterns = [
     path("credentials/verify/", VerifyView.as_view(), name="credential-verify"),
-    path(
-        "assignments/<int:pk>/supervisor/",
-        SupervisorView.as_view(),
-        name="assignment-supervisor",
-    ),
+    *assignments.urls,
     *router.urls,
 ]
