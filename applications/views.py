@@ -22,11 +22,10 @@ from marketplace.core.errors import DomainError
 from marketplace.core.http import require_form_page, safe_next_url
 from marketplace.core.money import format_money
 from marketplace.core.storage import private_file_response
-from postings.markdown import render_markdown
 from postings.models import Posting
 from postings.selectors import posting_get_owned, posting_get_visible
 
-from . import selectors, services
+from . import pages, selectors, services
 from .forms import (
     ApplyForm,
     DisputeForm,
@@ -145,30 +144,9 @@ def my_applications(request):
 @login_required
 def application_detail(request, pk: int):
     application, role = selectors.application_get_for_user(pk=pk, user=request.user)
-    posting = application.posting
-    questions = list(posting.questions.all())
-    answers = [(q, application.answers.get(str(q.pk), "")) for q in questions]
-    context = {
-        "application": application,
-        "posting": posting,
-        "role": role,
-        "answers": answers,
-        "thread": selectors.thread_messages(application),
-        "thread_open": application.status in Application.THREAD_OPEN and role != STAFF,
-        "message_form": _message_form(request, application),
-        "reject_form": RejectForm(),
-        "offer_form": OfferForm(),
-        "assignment": getattr(application, "assignment", None),
-        "offer_expired": selectors.offer_deadline_passed(application),
-    }
-    if role in (EMPLOYER, STAFF):
-        context["student_summary"] = {
-            "completed": Assignment.objects.filter(
-                student=application.student, status=Assignment.Status.COMPLETED
-            ).count(),
-            **selectors.student_rating_summary(application.student),
-        }
-    return render(request, "applications/detail.html", context)
+    return pages.application_page(
+        request, application, role, message_form=_message_form(request, application)
+    )
 
 
 MOVES = {"withdraw", "shortlist", "reject", "offer", "accept", "decline"}
@@ -191,7 +169,7 @@ def application_move(request, pk: int, move: str):
         elif move == "reject":
             form = RejectForm(request.POST)
             if not form.is_valid():
-                raise DomainError("The message can have at most 2000 characters.")
+                return _decision_refused(request, application, role, reject_form=form)
             services.application_reject(
                 application=application,
                 actor=actor,
@@ -201,12 +179,18 @@ def application_move(request, pk: int, move: str):
         elif move == "offer":
             offer_form = OfferForm(request.POST)
             if not offer_form.is_valid():
-                raise DomainError("Enter a valid date and time for the answer deadline.")
-            services.application_offer(
-                application=application,
-                actor=actor,
-                expires_at=offer_form.cleaned_data.get("expires_at"),
-            )
+                return _decision_refused(request, application, role, offer_form=offer_form)
+            try:
+                services.application_offer(
+                    application=application,
+                    actor=actor,
+                    expires_at=offer_form.cleaned_data.get("expires_at"),
+                )
+            except DomainError as exc:
+                if not exc.fields:  # the offer itself is refused, not the date typed
+                    raise
+                add_domain_error(offer_form, exc)
+                return _decision_refused(request, application, role, offer_form=offer_form)
             messages.success(request, "The offer was sent.")
         elif move == "accept":
             assignment = services.application_accept(application=application, actor=actor)
@@ -226,6 +210,13 @@ def application_move(request, pk: int, move: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(safe_next_url(request, reverse("applications:detail", args=[application.pk])))
+
+
+def _decision_refused(request, application: Application, role: str, **bound):
+    """The application page again with the refused reject or offer form, as typed."""
+    return pages.application_page(
+        request, application, role, message_form=_message_form(request, application), **bound
+    )
 
 
 def _draft_key(application: Application) -> str:
@@ -319,51 +310,7 @@ def assignments(request):
 @login_required
 def assignment_detail(request, pk: int):
     assignment, role = selectors.assignment_get_for_user(pk=pk, user=request.user)
-    milestones = selectors.milestones_with_submissions(assignment)
-    has_work = any(m.submissions.all() for m in milestones)
-    own_side_agreed = (
-        assignment.cancel_agreed_by_student_at
-        if role == STUDENT
-        else assignment.cancel_agreed_by_employer_at
-    )
-    ratings = selectors.ratings_visible(assignment=assignment, role=role)
-    own_rating = ratings["by_student"] if role == STUDENT else ratings["by_employer"]
-    if role == STAFF:
-        own_rating = None
-    can_rate = (
-        role in (STUDENT, EMPLOYER)
-        and assignment.status == Assignment.Status.COMPLETED
-        and own_rating is None
-        and assignment.rating_due_at is not None
-        and assignment.rating_due_at > timezone.now()
-    )
-    return render(
-        request,
-        "applications/assignment.html",
-        {
-            "assignment": assignment,
-            "posting": assignment.posting,
-            "brief_html": render_markdown(assignment.posting.description),
-            "criteria_html": render_markdown(assignment.posting.acceptance_criteria),
-            "settled": SETTLED,
-            "role": role,
-            "milestones": milestones,
-            "can_cancel": assignment.is_open and not has_work and role in (STUDENT, EMPLOYER),
-            "own_side_agreed": own_side_agreed,
-            "other_side_agreed": (
-                assignment.cancel_agreed_by_employer_at
-                if role == STUDENT
-                else assignment.cancel_agreed_by_student_at
-            ),
-            "ratings": ratings,
-            "own_rating": own_rating,
-            "can_rate": can_rate,
-            "rating_form": RatingForm(),
-            "revision_form": RevisionForm(),
-            "dispute_form": DisputeForm(),
-            "can_reinvite": role == EMPLOYER and assignment.status == Assignment.Status.COMPLETED,
-        },
-    )
+    return pages.assignment_page(request, assignment, role)
 
 
 @require_form_page
@@ -413,29 +360,43 @@ def milestone_move(request, pk: int, move: str):
     milestone, role = selectors.milestone_get_for_user(pk=pk, user=request.user)
     if move not in MILESTONE_MOVES or role == STAFF:
         raise Http404
+    if move != "approve":
+        return _milestone_ask(request, milestone, role, move)
     try:
-        if move == "approve":
-            services.milestone_approve(milestone=milestone, actor=request.user)
-            messages.success(request, _approved_message(milestone))
-        elif move == "revision":
-            form = RevisionForm(request.POST)
-            if not form.is_valid():
-                raise DomainError("Write what should change (feedback is required).")
-            services.milestone_request_revision(
-                milestone=milestone, actor=request.user, feedback=form.cleaned_data["feedback"]
-            )
-            messages.success(request, "The revision was requested.")
-        elif move == "dispute":
-            dispute_form = DisputeForm(request.POST)
-            if not dispute_form.is_valid():
-                raise DomainError("Give the reason for the dispute (at least 10 characters).")
-            services.dispute_open(
-                milestone=milestone, actor=request.user, reason=dispute_form.cleaned_data["reason"]
-            )
-            messages.success(request, "The dispute was opened; staff will decide.")
+        services.milestone_approve(milestone=milestone, actor=request.user)
+        messages.success(request, _approved_message(milestone))
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("applications:assignment", args=[milestone.assignment_id]))
+
+
+def _milestone_ask(request, milestone, role: str, move: str):
+    """A revision request or a dispute: a refused one draws the assignment page again with
+    this milestone's form as typed and its errors (the other milestones' forms stay empty)."""
+    form_class = RevisionForm if move == "revision" else DisputeForm
+    form = form_class(request.POST, auto_id=pages.milestone_auto_id(milestone.pk))
+    if form.is_valid():
+        try:
+            if move == "revision":
+                services.milestone_request_revision(
+                    milestone=milestone, actor=request.user, feedback=form.cleaned_data["feedback"]
+                )
+                messages.success(request, "The revision was requested.")
+            else:
+                services.dispute_open(
+                    milestone=milestone, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+                messages.success(request, "The dispute was opened; staff will decide.")
+        except DomainError as exc:
+            if not exc.fields:  # a refusal of the move itself, not of what was typed
+                messages.error(request, exc.message)
+                return redirect("applications:assignment", milestone.assignment_id)
+            add_domain_error(form, exc)
+        else:
+            return redirect("applications:assignment", milestone.assignment_id)
+    return pages.assignment_page(
+        request, milestone.assignment, role, milestone_forms={(milestone.pk, move): form}
+    )
 
 
 def _approved_message(milestone) -> str:
@@ -449,10 +410,6 @@ def _approved_message(milestone) -> str:
     )
 
 
-# Milestone statuses after which nothing more happens to show (the status poll stops).
-SETTLED = {"paid", "resolved", "open", "revision_requested", "disputed"}
-
-
 @require_safe
 @login_required
 def milestone_status(request, pk: int):
@@ -462,7 +419,7 @@ def milestone_status(request, pk: int):
     return render(
         request,
         "applications/_milestone_status.html",
-        {"m": milestone, "assignment": milestone.assignment, "settled": SETTLED},
+        {"m": milestone, "assignment": milestone.assignment, "settled": pages.SETTLED},
     )
 
 
@@ -500,12 +457,14 @@ def rate(request, pk: int):
                 comment=form.cleaned_data["comment"],
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            if not exc.fields:  # already rated or the window closed: the form is gone
+                messages.error(request, exc.message)
+                return redirect("applications:assignment", assignment.pk)
+            add_domain_error(form, exc)
         else:
             messages.success(request, "Thank you: your rating is saved.")
-    else:
-        messages.error(request, "Choose a score from 1 to 5.")
-    return redirect("applications:assignment", assignment.pk)
+            return redirect("applications:assignment", assignment.pk)
+    return pages.assignment_page(request, assignment, role, rating_form=form)
 
 
 @require_POST
