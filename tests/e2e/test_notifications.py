@@ -71,3 +71,21 @@ def test_dashboard_shows_the_calendar_link(page):
     assert new != token
     assert page.request.get(f"/notifications/calendar/{token}.ics").status == 404
     assert problems(page) == []
+
+
+def test_inbox_rows_line_up_read_or_unread(page):
+    """Read and unread rows start their title, text and date at the same place (an unread row
+    is marked by its bar's colour, not by a wider indent)."""
+    user = StudentFactory()
+    unread = NotificationFactory(recipient=user, title="You were shortlisted", body="Good news.")
+    read = NotificationFactory(recipient=user, title="A payout was paid", body="300.00 USD.")
+    Notification.objects.filter(pk=read.pk).update(read_at=read.created_at)
+    login(page, user.email, PASSWORD)
+    page.goto("/notifications/")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#notification-list").screenshot(path=str(ARTIFACTS / "inbox-rows.png"))
+    for part in (".notif-title", ".notif-body", "time"):
+        left = [
+            page.locator(f"#notification-{n.pk} {part}").bounding_box()["x"] for n in (unread, read)
+        ]
+        assert left[0] == left[1], (part, left)
