@@ -107,7 +107,7 @@ def test_rating_without_a_score_keeps_the_comment(client):
     assert response.status_code == 400
     html = response.content.decode()
     assert html.count(SUMMARY) == 1
-    assert 'href="#id_score"' in html
+    assert 'href="#id_score_0"' in html and 'id="id_score_0"' in html  # the first radio button
     assert _textarea(html, "id_comment") == "Clear brief &amp; quick answers."
     assert not assignment.ratings.exists()
 

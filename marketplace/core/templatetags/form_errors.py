@@ -25,8 +25,17 @@ def _problems(form) -> list[tuple[str, str]]:
     for field in form:
         for error in field.errors:
             label = field.label or field.name.replace("_", " ").capitalize()
-            found.append((field.id_for_label or field.auto_id or "", f"{label}: {error}"))
+            found.append((_focus_target(field), f"{label}: {error}"))
     return found
+
+
+def _focus_target(field) -> str:
+    """The id the summary links to: the field's input, or for a group of radio buttons or
+    check boxes (no single input to label) the first of them, so the link can take the focus."""
+    if field.id_for_label:
+        return field.id_for_label
+    options = field.subwidgets
+    return (options[0].id_for_label if options else "") or field.auto_id or ""
 
 
 @register.inclusion_tag("includes/error_summary.html")
