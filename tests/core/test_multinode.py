@@ -333,9 +333,9 @@ def _metrics_show_requests_and_tasks(base_a: str, base_b: str, web_a: Service) -
     for base in (base_a, base_b):  # both nodes served the journey's API calls
         body = _metrics(base)
         assert (
-            _sample(body, by_view, view="api-postings", method="POST")
-            + _sample(body, by_view, view="api-postings-submit", method="POST")
-            + _sample(body, by_view, view="api-payouts", method="GET")
+            _sample(body, by_view, view="api-posting-list", method="POST")
+            + _sample(body, by_view, view="api-posting-submit", method="POST")
+            + _sample(body, by_view, view="api-payout-list", method="GET")
             > 0
         ), body[:3000]
     body = _metrics(base_a)
