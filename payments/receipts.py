@@ -3,7 +3,6 @@ employer's books (downloaded from the page or with an API token). Written with f
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from fpdf import FPDF
 
 from marketplace.core.money import format_money
 
@@ -54,6 +53,10 @@ def _printable(text: str) -> str:
 def receipt_pdf(funding: Funding) -> bytes:
     """The receipt as PDF bytes: the title, then the lines, wrapped and paged by fpdf2. The
     document is dated with the payment, so the same receipt downloads as the same bytes."""
+    # Imported here, not at the top: fpdf2 pulls in fontTools and Pillow (about half a second),
+    # and this module is imported by every process at start-up while receipts are rare.
+    from fpdf import FPDF
+
     title = f"Receipt #{funding.pk}"
     pdf = FPDF(format="A4")
     pdf.core_fonts_encoding = ENCODING
