@@ -32,7 +32,8 @@ import re
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from bench.postings import _sql, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_URL = os.environ.get(
@@ -86,26 +87,6 @@ SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
 WHERE t.relname = 'postings_posting' AND NOT x.indisprimary
 """
-
-
-def _sql(url: str, statement: str, args=None, *, fetch: bool = False):
-    import psycopg2
-
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(statement, args)
-        result = cur.fetchall() if fetch else None
-    conn.close()
-    return result
-
-
-def recreate_database() -> None:
-    name = urlsplit(DB_URL).path.lstrip("/")
-    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    _sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
-    _sql(admin, f'DROP DATABASE IF EXISTS "{name}"')
-    _sql(admin, f'CREATE DATABASE "{name}"')
 
 
 def grow(size: int) -> None:
@@ -237,7 +218,7 @@ def write_docs(text: str) -> None:
 def main() -> int:
     started = time.monotonic()
     print(f"Database {DB_URL}, {SIZE:,} postings.", flush=True)
-    recreate_database()
+    recreate_database(DB_URL)
     import django
     from django.core.management import call_command
 

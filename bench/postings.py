@@ -298,9 +298,10 @@ def _sql(url: str, statement: str, args=(), *, fetch=False):
     return result
 
 
-def recreate_database() -> None:
-    name = urlsplit(DB_URL).path.lstrip("/")
-    admin = DB_URL.rsplit("/", 1)[0] + "/postgres"
+def recreate_database(url: str = DB_URL) -> None:
+    """Drop and create the database ``url`` names (the bench's own, never the project's)."""
+    name = urlsplit(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
     _sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
     _sql(admin, f'DROP DATABASE IF EXISTS "{name}"')
     _sql(admin, f'CREATE DATABASE "{name}"')
