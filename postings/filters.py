@@ -5,6 +5,7 @@ Every value is checked by the filter's form: a garbage value is a form error (40
 converted between currencies): ``min_pay=300`` is 300.00 USD, 300.00 EUR or 300 JPY.
 """
 
+import copy
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -35,6 +36,32 @@ SORT_CHOICES = [
 def _midnight(day: date) -> datetime:
     """The start of ``day`` in the current (the visitor's) time zone."""
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _own_copy(filter_: django_filters.Filter, parent, model) -> django_filters.Filter:
+    """A shallow copy of ``filter_`` for the filter set ``parent``."""
+    own = copy.copy(filter_)
+    if own.method is not None:
+        own.method = own.method  # a ``FilterMethod`` of its own, which finds the parent
+    own.model = model
+    own.parent = parent
+    return own
+
+
+class _SharedFields(dict):
+    """A form's ``base_fields`` that its forms share instead of deep-copying them (Django
+    copies every field, widget and list of choices for each form): these fields are not
+    changed once built. The fields named in ``own`` are copied for each form as usual."""
+
+    def __init__(self, fields, *, own: tuple[str, ...]):
+        super().__init__(fields)
+        self.own = own
+
+    def __deepcopy__(self, memo):
+        fields = dict(self)
+        for name in self.own:
+            fields[name] = copy.deepcopy(self[name], memo)
+        return fields
 
 
 class PostingFilter(django_filters.FilterSet):
@@ -89,13 +116,49 @@ class PostingFilter(django_filters.FilterSet):
         model = Posting
         fields: list[str] = []
 
-    def __init__(self, *args, skill_choices: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, data=None, queryset=None, *, request=None, prefix=None, skill_choices: bool = True
+    ):
+        # ``FilterSet.__init__`` without its deep copy of every filter (and of each one's
+        # choices and widget) on every request: each filter is copied shallowly, which is
+        # enough to give it this filter set as its parent (``method=`` filters call it).
+        if queryset is None:
+            queryset = Posting.objects.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {
+            name: _own_copy(f, self, queryset.model) for name, f in self.base_filters.items()
+        }
         # One query for the skill choices (validation and the form's options); the API skips
         # it when no skill is asked for.
         skills = list(Skill.objects.values_list("pk", "slug", "name")) if skill_choices else []
-        self.filters["skill"].extra["choices"] = [(slug, name) for _, slug, name in skills]
+        self.skill_choices = [(slug, name) for _, slug, name in skills]
         self.skill_ids = {slug: pk for pk, slug, _ in skills}
+
+    @classmethod
+    def get_form_class(cls):
+        """The form class, built once: its fields are shared by the forms of every request
+        (``_SharedFields``), but for the skills, whose choices each form sets."""
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            filters = copy.deepcopy(cls.base_filters)
+            for f in filters.values():
+                f.model = cls._meta.model  # for the labels taken from the model's fields
+            fields = {name: f.field for name, f in filters.items()}
+            form_class = type(f"{cls.__name__}Form", (cls._meta.form,), fields)
+            form_class.base_fields = _SharedFields(form_class.base_fields, own=("skill",))
+            cls._form_class = form_class
+        return form_class
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            form = super().form
+            form.fields["skill"].choices = self.skill_choices
+        return self._form
 
     def filter_queryset(self, queryset):
         """Every filter, then, for a search sorted by relevance, the bound on what is ranked."""
