@@ -1,4 +1,5 @@
-"""A short-lived cache of the public list (page and API) for anonymous visitors.
+"""A short-lived cache of the public list (page and API): whole answers for anonymous
+visitors, and the part of the page every visitor shares for signed-in ones.
 
 Most traffic on the list is anonymous and asks for the same few URLs (the first page, a popular
 filter). Their rendered body is cached for ``POSTINGS_PAGE_CACHE_SECONDS`` under a key made of
@@ -10,6 +11,10 @@ Only the body is cached, never the response's cookies; requests that carry a ses
 messages are never served from (or stored in) the cache, and a page whose rendering used the
 visitor's CSRF token or showed a message is not stored (see ``_personal``), so no token, message
 or name of one visitor is served to another.
+
+Signed-in visitors share the rest (``shared``): the list's filters, count and cards are the same
+for everyone who asks for the same URL in the same time zone, so they are cached the same way and
+only the visitor's own parts (the header, the "save this search" form) are rendered per request.
 """
 
 from __future__ import annotations
@@ -17,13 +22,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import wraps
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 VERSION_KEY = "postings:version"
+T = TypeVar("T")
 
 
 def postings_changed() -> None:
@@ -55,6 +63,35 @@ def _personal(request: HttpRequest) -> bool:
     return bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE")) or bool(messages and len(messages))
 
 
+def _current_version(found: dict) -> int:
+    """The postings version from a ``get_many`` that asked for it (made if there is none)."""
+    version = found.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, 1, timeout=None)
+        version = cache.get(VERSION_KEY) or 1
+    return version
+
+
+def shared(
+    request: HttpRequest, kind: str, build: Callable[[], T], *, keep: Callable[[T], bool]
+) -> T:
+    """What ``build()`` makes for this URL, shared by every visitor in the same time zone (signed
+    in or not) while the postings version is unchanged; ``keep`` says whether a result may be
+    stored (never one that holds something of the visitor). One cache round trip on a hit."""
+    if settings.POSTINGS_PAGE_CACHE_SECONDS <= 0 or request.method != "GET":
+        return build()
+    key = _key(request, f"{kind}|{timezone.get_current_timezone_name()}")
+    found = cache.get_many([VERSION_KEY, key])
+    version = _current_version(found)
+    hit = found.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    value = build()
+    if keep(value):
+        cache.set(key, (version, value), timeout=settings.POSTINGS_PAGE_CACHE_SECONDS)
+    return value
+
+
 def _key(request: HttpRequest, kind: str) -> str:
     url = request.build_absolute_uri()
     digest = hashlib.sha256(f"{kind}|{url}".encode()).hexdigest()[:32]
@@ -79,10 +116,7 @@ def cache_anonymous(kind: str, *, skip_html: bool = False) -> Callable:
                 return view(request, *args, **kwargs)
             key = _key(request, kind)
             found = cache.get_many([VERSION_KEY, key])
-            version = found.get(VERSION_KEY)
-            if version is None:
-                cache.add(VERSION_KEY, 1, timeout=None)
-                version = cache.get(VERSION_KEY) or 1
+            version = _current_version(found)
             hit = found.get(key)
             if hit is not None and hit[0] == version:
                 response = HttpResponse(hit[2], content_type=hit[1])

@@ -6,13 +6,15 @@ from urllib.parse import urlencode
 
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import render
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from marketplace.core.paging import DEFAULT_PAGE_SIZE, InvalidPageSize, page_size_from
 
 from .. import rules, selectors
-from ..cache import cache_anonymous
+from ..cache import cache_anonymous, shared
 from ..cards import posting_cards
 from ..counts import COUNT_LIMIT, match_count
 from ..filter_form import options_html
@@ -41,8 +43,31 @@ INPUT_FIELDS = [  # (name, label, input type, step)
 @require_safe
 @cache_anonymous("page")
 def posting_list(request):
-    """The public list: filters, search, sort and keyset pages (see ``postings.pagination``);
-    anonymous visitors' answers are cached briefly (see ``postings.cache``)."""
+    """The public list: filters, search, sort and keyset pages (see ``postings.pagination``).
+    Anonymous visitors' answers are cached briefly whole; everyone else shares the cached
+    content and only their own part is rendered (see ``postings.cache``)."""
+    content = shared(request, "list-content", lambda: _list_content(request), keep=_storable)
+    personal = ""
+    if content["can_save"]:
+        login = reverse("account_login") + "?" + urlencode({"next": request.get_full_path()})
+        context = {**content, "login_to_save": login}
+        personal = get_template("postings/_save_search.html").render(context, request)
+    before, after = content["html"]
+    page = mark_safe(before + personal + after)  # noqa: S308 - our templates' output, escaped there
+    return render(request, "postings/list.html", {"content": page}, status=content["status"])
+
+
+def _storable(content: dict) -> bool:
+    return content["status"] == 200
+
+
+# Where the visitor's own part goes in the shared content.
+PERSONAL_SLOT = mark_safe("<!-- personal -->")
+
+
+def _list_content(request) -> dict:
+    """The list's content for this URL, the same for every visitor: the HTML before and after the
+    visitor's own part, and what that part needs (whether saving the search is offered)."""
     filterset = PostingFilter(request.GET, queryset=selectors.postings_listed())
     page, errors, total = _page_of(request, filterset)
     status = 400 if errors or not filterset.is_valid() else 200
@@ -55,23 +80,27 @@ def posting_list(request):
     save_query = filterset_query(filterset) if status == 200 else ""
     context = {
         "filter": filterset,
-        # Saving "all postings" says nothing: offered once a filter or a search is set.
-        "can_save": status == 200 and bool(save_query),
         "total": total,
         "total_label": f"{COUNT_LIMIT:,}+" if total and total > COUNT_LIMIT else total,
         "save_query": save_query,
-        "save_name": ", ".join(describe_query(save_query))[:80] or "All postings",
-        "login_to_save": reverse("account_login")
-        + "?"
-        + urlencode({"next": request.get_full_path()}),
         "page": page,
         "cards": posting_cards(page.items) if page else [],
         "errors": errors,
         "next_link": link(page.next_cursor) if page and page.next_cursor else "",
         "previous_link": link(page.previous_cursor) if page and page.previous_cursor else "",
+        "personal_slot": PERSONAL_SLOT,
     }
     context.update(_filter_controls(request, filterset))
-    return render(request, "postings/list.html", context, status=status)
+    html = get_template("postings/_list_content.html").render(context)
+    before, after = html.split(PERSONAL_SLOT, 1)
+    return {
+        "status": status,
+        "html": (before, after),
+        # Saving "all postings" says nothing: offered once a filter or a search is set.
+        "can_save": status == 200 and bool(save_query),
+        "save_query": save_query,
+        "save_name": ", ".join(describe_query(save_query))[:80] or "All postings",
+    }
 
 
 def _page_of(request, filterset: PostingFilter) -> tuple[Page | None, list[str], int | None]:

@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -122,3 +123,54 @@ def test_a_page_that_shows_a_token_or_message_is_not_stored(rf):
         second = view(rf.get("/postings/"))
         assert first.status_code == second.status_code == 200
         assert "X-Cache" not in second  # rendered again, never stored
+
+
+def _main(page) -> str:
+    html = page.content.decode()
+    return html[html.index("<main") : html.index("</main>")]
+
+
+def test_signed_in_visitors_share_the_list_content_and_only_their_part_is_their_own(
+    client, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    PostingFactory(title="Survey analysis for a food bank")
+    url = "/postings/?compensation=paid"
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 200 and "X-Cache" not in anonymous
+    client.force_login(StudentFactory())
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url)
+    assert page.status_code == 200 and "X-Cache" not in page  # never the anonymous page itself
+    # The filters, the count and the cards came from the shared cache: no posting was read.
+    assert not [q["sql"] for q in queries.captured_queries if "postings_posting" in q["sql"]]
+    mine, theirs = _main(page), _main(anonymous)
+    assert "Survey analysis for a food bank" in mine
+    # The student's own part: the form to save the search, with the student's own token.
+    assert 'name="csrfmiddlewaretoken"' in mine and "Save this search" in mine
+    assert "csrfmiddlewaretoken" not in theirs and "Log in to save this search" in theirs
+    form = re.search(r"\s*<form method=\"post\"[^>]*save-search.*?</form>\n", mine, re.S)
+    login = re.search(r"\s*<p class=\"muted save-search\">.*?</p>\n", theirs, re.S)
+    assert mine.replace(form.group(0), "") == theirs.replace(login.group(0), "")
+
+    # A change to the postings shows to the signed-in visitor at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.posting_approve(
+            posting=PostingFactory(title="A newly approved one", status="pending_review"),
+            actor=StaffFactory(),
+        )
+    assert "A newly approved one" in _main(client.get(url))
+
+
+def test_the_shared_content_is_kept_per_time_zone(client):
+    deadline = timezone.now().replace(hour=23, minute=30) + dt.timedelta(days=3)
+    PostingFactory(application_deadline=deadline)
+    client.force_login(StudentFactory(time_zone="UTC"))
+    in_utc = _main(client.get("/postings/"))
+    client.force_login(StudentFactory(time_zone="Asia/Tokyo"))
+    in_tokyo = _main(client.get("/postings/"))
+    assert f"{deadline:%-d %b %Y}" in in_utc
+    assert f"{deadline + dt.timedelta(hours=9):%-d %b %Y}" in in_tokyo
+    assert in_utc != in_tokyo
