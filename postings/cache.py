@@ -1,11 +1,12 @@
-"""A short-lived cache of the public list (page and API): whole answers for anonymous
-visitors, and the part of the page every visitor shares for signed-in ones.
+"""A short-lived cache of the public pages (the list, its API and a posting's page): whole
+answers for anonymous visitors, and the part of the list every visitor shares for signed-in ones.
 
-Most traffic on the list is anonymous and asks for the same few URLs (the first page, a popular
-filter). Their rendered body is cached for ``POSTINGS_PAGE_CACHE_SECONDS`` under a key made of
-the full URL and a *postings version*; every service that changes a posting bumps the version
-after its transaction commits, so a change shows at once and the timeout only bounds what the
-version does not cover (an employer's rating or verified badge).
+Most traffic on these pages is anonymous and asks for the same few URLs (the first page, a
+popular filter, a posting that was shared). Their rendered body is cached for
+``POSTINGS_PAGE_CACHE_SECONDS`` under a key made of the full URL and a *postings version*; every
+service that changes a posting bumps the version after its transaction commits, so a change
+shows at once and the timeout only bounds what the version does not cover (an employer's rating
+or verified badge).
 
 Only the body is cached, never the response's cookies; requests that carry a session or
 messages are never served from (or stored in) the cache, and a page whose rendering used the
@@ -77,7 +78,8 @@ def shared(
 ) -> T:
     """What ``build()`` makes for this URL, shared by every visitor in the same time zone (signed
     in or not) while the postings version is unchanged; ``keep`` says whether a result may be
-    stored (never one that holds something of the visitor). One cache round trip on a hit."""
+    stored (never one that holds something of the visitor). One cache round trip on a hit, which
+    is noted on the request (``shared_hit``: the view says so in an ``X-Cache`` header)."""
     if settings.POSTINGS_PAGE_CACHE_SECONDS <= 0 or request.method != "GET":
         return build()
     key = _key(request, f"{kind}|{timezone.get_current_timezone_name()}")
@@ -85,6 +87,7 @@ def shared(
     version = _current_version(found)
     hit = found.get(key)
     if hit is not None and hit[0] == version:
+        request.shared_hit = True  # type: ignore[attr-defined]
         return hit[1]
     value = build()
     if keep(value):

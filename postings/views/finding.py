@@ -54,7 +54,10 @@ def posting_list(request):
         personal = get_template("postings/_save_search.html").render(context, request)
     before, after = content["html"]
     page = mark_safe(before + personal + after)  # noqa: S308 - our templates' output, escaped there
-    return render(request, "postings/list.html", {"content": page}, status=content["status"])
+    response = render(request, "postings/list.html", {"content": page}, status=content["status"])
+    if getattr(request, "shared_hit", False):
+        response["X-Cache"] = "shared"
+    return response
 
 
 def _storable(content: dict) -> bool:
@@ -151,7 +154,9 @@ def _filter_controls(request, filterset: PostingFilter) -> dict:
 
 
 @require_safe
+@cache_anonymous("page")
 def posting_detail(request, pk: int):
+    """A posting's page; anonymous visitors' answers are cached briefly, like the list's."""
     user = request.user if request.user.is_authenticated else None
     posting = selectors.posting_get_visible(pk=pk, user=user)
     # Read once for the page and for the parts other apps add (the apply form's questions),

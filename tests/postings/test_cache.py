@@ -67,7 +67,8 @@ def test_signed_in_users_and_errors_are_never_cached(client):
     assert "X-Cache" not in client.get("/postings/?min_pay=abc")  # a 400 is not stored
     client.force_login(StudentFactory())
     client.get("/postings/")
-    assert "X-Cache" not in client.get("/postings/")
+    # Never the cached page itself (at most the content every visitor shares, see below).
+    assert client.get("/postings/")["X-Cache"] == "shared"
 
 
 def test_a_cached_page_carries_no_visitor_secret_and_each_visitor_can_post(settings):
@@ -143,7 +144,8 @@ def test_signed_in_visitors_share_the_list_content_and_only_their_part_is_their_
     client.force_login(StudentFactory())
     with CaptureQueriesContext(connection) as queries:
         page = client.get(url)
-    assert page.status_code == 200 and "X-Cache" not in page  # never the anonymous page itself
+    # Never the anonymous page itself, only the content shared with it.
+    assert page.status_code == 200 and page["X-Cache"] == "shared"
     # The filters, the count and the cards came from the shared cache: no posting was read.
     assert not [q["sql"] for q in queries.captured_queries if "postings_posting" in q["sql"]]
     mine, theirs = _main(page), _main(anonymous)
@@ -174,3 +176,29 @@ def test_the_shared_content_is_kept_per_time_zone(client):
     assert f"{deadline:%-d %b %Y}" in in_utc
     assert f"{deadline + dt.timedelta(hours=9):%-d %b %Y}" in in_tokyo
     assert in_utc != in_tokyo
+
+
+def test_an_anonymous_posting_page_is_cached_until_the_posting_changes(
+    client, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    posting = PostingFactory(title="Survey analysis for a food bank", openings=2)
+    url = f"/postings/{posting.pk}/"
+    first = client.get(url)
+    assert first.status_code == 200 and "X-Cache" not in first
+    with django_assert_max_num_queries(0):
+        hit = client.get(url)
+    assert hit["X-Cache"] == "hit" and hit.content == first.content
+    assert b"csrfmiddlewaretoken" not in hit.content
+    assert "Set-Cookie" not in str(hit.headers)
+
+    # A seat taken is a change to the posting: the next visitor sees it at once.
+    assert b"2 of 2" in hit.content
+    with django_capture_on_commit_callbacks(execute=True):
+        services.posting_seat_taken(posting=posting)
+    fresh = client.get(url)
+    assert "X-Cache" not in fresh and b"1 of 2" in fresh.content
+    # Suspended, it is gone for anonymous visitors at once (a 404 is never stored).
+    with django_capture_on_commit_callbacks(execute=True):
+        services.posting_suspend(posting=posting, actor=StaffFactory(), reason="Checking it.")
+    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 404
