@@ -288,8 +288,8 @@ REST_FRAMEWORK = {
     # Throttling (marketplace/core/throttling.py): per anonymous IP, per user, and per user for
     # the writes that cost others (new postings, applications, messages, reports).
     "DEFAULT_THROTTLE_CLASSES": [
-        "marketplace.core.throttling.AnonThrottle",
-        "marketplace.core.throttling.UserThrottle",
+        # Per anonymous IP and per user (anonymous: per IP), in one throttle (RateThrottle).
+        "marketplace.core.throttling.RateThrottle",
         "marketplace.core.throttling.CostlyWriteThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {

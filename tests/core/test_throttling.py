@@ -42,6 +42,20 @@ def test_anonymous_requests_are_throttled_per_ip(client, rates):
     assert client.get(url, REMOTE_ADDR="10.0.0.2").status_code == 200
 
 
+def test_anonymous_requests_count_against_both_rates_of_their_ip(client, rates):
+    # An anonymous request fills its IP's "anon" and "user" buckets; the fuller one refuses.
+    rates(anon="5/min", user="2/min")
+    url = f"/api/v1/postings/{PostingFactory().pk}/"
+    for _ in range(2):
+        assert client.get(url, REMOTE_ADDR="10.0.0.3").status_code == 200
+    _assert_throttled(client.get(url, REMOTE_ADDR="10.0.0.3"))
+    # The refused request was still counted in the bucket that had room: 3 of 5 now.
+    rates(anon="5/min", user="100/min")
+    for _ in range(2):
+        assert client.get(url, REMOTE_ADDR="10.0.0.3").status_code == 200
+    _assert_throttled(client.get(url, REMOTE_ADDR="10.0.0.3"))
+
+
 def test_signed_in_requests_are_throttled_per_user(client, rates):
     rates(user="2/min")
     first, second = StudentFactory(), StudentFactory()
