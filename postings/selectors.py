@@ -10,7 +10,7 @@ from django.http import Http404
 from accounts.models import User
 from accounts.selectors import employer_for_user, is_member
 
-from .models import Posting, PostingQuerySet, SavedSearch
+from .models import Posting, PostingQuerySet, SavedSearch, Skill
 
 
 def postings_public() -> QuerySet[Posting]:
@@ -140,6 +140,53 @@ def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], te
 # The student's recommendations rank at most this many postings that share one of their skills.
 RECOMMEND_CANDIDATES = 500
 
+# What the dashboard's recommendations show (``postings/panel_recommended.html``) and sort by.
+RECOMMEND_COLUMNS = (
+    "id",
+    "title",
+    "format",
+    "compensation",
+    "amount",
+    "currency",
+    "hours_per_week",
+    "application_deadline",
+)
+
+
+def _recommend_sql(skill_count: int, *, student: bool) -> str:
+    """The ranked recommendations in one statement: for each skill the newest
+    ``RECOMMEND_CANDIDATES`` postings carrying it (the link table's (skill, posting) index read
+    backwards, a few hundred index entries each), merged into the newest candidates overall,
+    each with its number of skills in common (a posting among the newest overall is among the
+    newest of each of its skills, so the count is complete); then the fitting ones ranked."""
+    # Only table and column names of the models are written into the text; every value is a
+    # parameter.
+    link = Posting.skills.through._meta.db_table
+    skill = Skill._meta.db_table
+    posting = Posting._meta.db_table
+    per_skill = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT posting_id FROM {link} WHERE skill_id ="  # noqa: S608
+        f" (SELECT id FROM {skill} WHERE name = %s) ORDER BY posting_id DESC LIMIT %s) s{i}"
+        for i in range(skill_count)
+    )
+    not_applied = ""
+    if student:
+        applications = Posting._meta.get_field("applications").related_model._meta.db_table
+        # NOT IN, not NOT EXISTS: the student's applications hashed once, whatever the
+        # planner believes of their number (a nested loop over them per candidate otherwise).
+        not_applied = (
+            f" AND p.id NOT IN (SELECT posting_id FROM {applications}"  # noqa: S608
+            " WHERE student_id = %s)"
+        )
+    columns = ", ".join(f"p.{name}" for name in RECOMMEND_COLUMNS)
+    return (
+        f"SELECT {columns}, c.overlap FROM (SELECT posting_id, COUNT(*) AS overlap"  # noqa: S608
+        f" FROM ({per_skill}) links GROUP BY posting_id ORDER BY posting_id DESC LIMIT %s) c"
+        f" JOIN {posting} p ON p.id = c.posting_id"
+        f" WHERE p.status = %s AND p.hours_per_week <= %s{not_applied}"
+        " ORDER BY c.overlap DESC, p.application_deadline, p.id LIMIT %s"
+    )
+
 
 def postings_recommended(
     *, skills: list[str], hours_per_week: int, limit: int = 5, student=None
@@ -149,28 +196,30 @@ def postings_recommended(
     app still imports nothing of applications).
 
     Ranked within a bounded set, so that the dashboard costs the same at any number of
-    postings: the newest ``RECOMMEND_CANDIDATES`` postings sharing a skill (the link table read
-    from the newest posting back), topped up, when they are too few, with fitting postings that
-    close soonest (no skill in common).
+    postings: the newest ``RECOMMEND_CANDIDATES`` postings sharing a skill (read per skill from
+    the link table's (skill, posting) index), topped up, when they are too few, with fitting
+    postings that close soonest (no skill in common). Only the columns the panel shows are read.
     """
-    names = [s.lower() for s in skills]
-    fitting = postings_listed().filter(hours_per_week__lte=hours_per_week)
-    if student is not None:
-        fitting = fitting.exclude(applications__student=student)
+    names = sorted({s.lower() for s in skills})
     found: list[Posting] = []
     if names:
-        through = Posting.skills.through
-        sharing = (
-            through.objects.filter(skill__name__in=names)
-            .order_by("-posting_id")
-            .values("posting_id")[:RECOMMEND_CANDIDATES]
-        )
-        found = list(
-            fitting.filter(pk__in=sharing)
-            .annotate(overlap=Count("skills", filter=Q(skills__name__in=names), distinct=True))
-            .order_by("-overlap", "application_deadline", "pk")[:limit]
-        )
+        params: list = []
+        for name in names:
+            params += [name, RECOMMEND_CANDIDATES]
+        params += [RECOMMEND_CANDIDATES, Posting.Status.PUBLISHED, hours_per_week]
+        if student is not None:
+            params.append(student.pk)
+        params.append(limit)
+        sql = _recommend_sql(len(names), student=student is not None)
+        found = list(Posting.objects.raw(sql, params))
     if len(found) < limit:
+        fitting = (
+            Posting.objects.published()
+            .filter(hours_per_week__lte=hours_per_week)
+            .only(*RECOMMEND_COLUMNS)
+        )
+        if student is not None:
+            fitting = fitting.exclude(applications__student=student)
         found += list(
             fitting.exclude(pk__in=[p.pk for p in found])
             .annotate(overlap=Value(0, output_field=IntegerField()))
