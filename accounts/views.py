@@ -97,7 +97,10 @@ def account_panel(request):
     """The dashboard's first panel: who you are, and the way to your profile or organisation."""
     if not request.user.is_authenticated:
         return None
-    return "accounts/panel.html", {"employer": selectors.employer_for_user(request.user)}
+    user = request.user
+    # The panel shows the organisation to employers only: nobody else's is looked up.
+    employer = selectors.employer_for_user(user) if user.is_employer else None
+    return "accounts/panel.html", {"employer": employer}
 
 
 # --- Student profile --------------------------------------------------------------------------

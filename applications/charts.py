@@ -4,9 +4,9 @@ Each chart costs one or two grouped queries whatever the number of postings, app
 milestones (the database sums per week or month; Python fills the empty periods). Weeks and
 months are those of the viewer's time zone (the middleware activates it; ``Trunc*`` uses it).
 
-Money follows the figures already on the dashboards (``selectors._money_by_currency``): paid
-milestones, by the month they were paid, plus the student's part of a resolved dispute, by the
-month it was resolved; one chart per currency.
+Money follows the figures already on the dashboards (``selectors.money_per_month``, one query for
+both): paid milestones, by the month they were paid, plus the student's part of a resolved
+dispute, by the month it was resolved; one chart per currency.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Avg, Count, DurationField, F, Q, QuerySet, Sum
+from django.db.models import Avg, Count, DurationField, F, Q
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import dateformat, timezone
 
@@ -23,7 +23,8 @@ from marketplace.core.charts import Bar, BarChart, highest
 from marketplace.core.money import format_money, to_major
 from postings.models import Posting
 
-from .models import Application, Milestone
+from .models import Application
+from .selectors import employer_money, student_money
 
 MONTHS = 12  # the money and response charts look back this far (the current month included)
 MIN_MONTHS = 6  # and show at least this many months, so one busy month still reads as a trend
@@ -73,30 +74,15 @@ def _local_date(value: dt.datetime | dt.date) -> dt.date:
 # --- Money per month ---------------------------------------------------------------------------
 
 
-def _money_per_month(milestones: QuerySet[Milestone], since: dt.datetime) -> dict:
-    """``{currency: {month start: minor units}}`` in two grouped queries."""
-    paid = (
-        milestones.filter(status=Milestone.Status.PAID, paid_at__gte=since)
-        .annotate(month=TruncMonth("paid_at"))
-        .values("assignment__currency", "month")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    resolved = (
-        milestones.filter(
-            status=Milestone.Status.RESOLVED,
-            dispute__student_amount__gt=0,
-            dispute__resolved_at__gte=since,
-        )
-        .annotate(month=TruncMonth("dispute__resolved_at"))
-        .values("assignment__currency", "month")
-        .annotate(total=Sum("dispute__student_amount"))
-        .order_by()
-    )
-    totals: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
-    for row in [*paid, *resolved]:
-        totals[row["assignment__currency"]][_local_date(row["month"])] += row["total"] or 0
-    return totals
+def _recent(money: dict, since: dt.datetime) -> dict:
+    """``money`` (``selectors.money_per_month``) from the month of ``since`` on."""
+    first = since.date()
+    recent: dict[str, dict[dt.date, int]] = {}
+    for currency, per_month in money.items():
+        months = {m: v for m, v in per_month.items() if m is not None and m >= first}
+        if months:
+            recent[currency] = months
+    return recent
 
 
 def _money_charts(totals: dict, *, key: str, title: str, verb: str, empty_text: str) -> list:
@@ -136,10 +122,11 @@ def _money_charts(totals: dict, *, key: str, title: str, verb: str, empty_text: 
     return charts
 
 
-def student_earnings_chart(user: User) -> list[BarChart]:
-    """Earnings per month, one chart per currency (two queries)."""
+def student_earnings_chart(user: User, money: dict | None = None) -> list[BarChart]:
+    """Earnings per month, one chart per currency (``money``, the request's
+    ``selectors.student_money``, or one query)."""
     since = _since_months(timezone.localtime())
-    totals = _money_per_month(Milestone.objects.filter(assignment__student=user), since)
+    totals = _recent(student_money(user) if money is None else money, since)
     return _money_charts(
         totals,
         key="chart-earnings",
@@ -149,11 +136,11 @@ def student_earnings_chart(user: User) -> list[BarChart]:
     )
 
 
-def employer_spend_chart(employer: Employer) -> list[BarChart]:
-    """Paid to students per month, one chart per currency (two queries)."""
+def employer_spend_chart(employer: Employer, money: dict | None = None) -> list[BarChart]:
+    """Paid to students per month, one chart per currency (``money``, the request's
+    ``selectors.employer_money``, or one query)."""
     since = _since_months(timezone.localtime())
-    milestones = Milestone.objects.filter(assignment__posting__employer=employer)
-    totals = _money_per_month(milestones, since)
+    totals = _recent(employer_money(employer) if money is None else money, since)
     return _money_charts(
         totals,
         key="chart-spend",

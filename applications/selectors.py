@@ -10,12 +10,14 @@ filter with ``visible_to(user)`` (``applications.models.VisibleToQuerySet``); on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import (
     Avg,
+    Case,
     Count,
+    DateTimeField,
     F,
     IntegerField,
     Min,
@@ -25,8 +27,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
@@ -387,41 +391,86 @@ def assignments_list_for(user) -> QuerySet[Assignment]:
 # --- Money figures ---------------------------------------------------------------------------
 
 
-def _money_by_currency(milestones: QuerySet[Milestone]) -> list[dict]:
-    """Paid milestones plus the student's part of resolved disputes, per currency."""
-    paid = (
-        milestones.filter(status=Milestone.Status.PAID)
-        .values("assignment__currency")
-        .annotate(total=Sum("amount"))
+MoneyPerMonth = dict[str, dict["date | None", int]]
+
+
+def money_per_month(milestones: QuerySet[Milestone]) -> MoneyPerMonth:
+    """``{currency: {month start: minor units}}`` over all time, in one grouped query: paid
+    milestones by the month they were paid, plus the student's part of a resolved dispute by
+    the month it was resolved (months of the current time zone; None for a paid milestone
+    without its date). The dashboards' totals (``money_by_currency``) and their charts
+    (``applications.charts``) are both read from it, so a dashboard asks once."""
+    from .charts import _local_date
+
+    paid = Q(status=Milestone.Status.PAID)
+    rows = (
+        milestones.filter(paid | Q(status=Milestone.Status.RESOLVED, dispute__student_amount__gt=0))
+        .annotate(
+            month=TruncMonth(
+                Case(
+                    When(paid, then=F("paid_at")),
+                    default=F("dispute__resolved_at"),
+                    output_field=DateTimeField(),
+                )
+            )
+        )
+        .values("assignment__currency", "month")
+        .annotate(
+            total=Sum(
+                Case(
+                    When(paid, then=F("amount")),
+                    default=F("dispute__student_amount"),
+                    output_field=IntegerField(),
+                )
+            )
+        )
+        .order_by()
     )
-    resolved = (
-        milestones.filter(status=Milestone.Status.RESOLVED, dispute__student_amount__gt=0)
-        .values("assignment__currency")
-        .annotate(total=Sum("dispute__student_amount"))
-    )
-    totals: dict[str, int] = {}
-    for row in [*paid, *resolved]:
-        currency = row["assignment__currency"]
-        totals[currency] = totals.get(currency, 0) + (row["total"] or 0)
-    return [{"currency": c, "amount": a} for c, a in sorted(totals.items())]
+    totals: MoneyPerMonth = {}
+    for row in rows:
+        month = _local_date(row["month"]) if row["month"] is not None else None
+        per_month = totals.setdefault(row["assignment__currency"], {})
+        per_month[month] = per_month.get(month, 0) + (row["total"] or 0)
+    return totals
+
+
+def money_by_currency(per_month: MoneyPerMonth) -> list[dict]:
+    """All-time totals per currency of ``money_per_month``'s figures."""
+    return [
+        {"currency": currency, "amount": sum(per_month[currency].values())}
+        for currency in sorted(per_month)
+    ]
+
+
+def student_money(user: User) -> MoneyPerMonth:
+    return money_per_month(Milestone.objects.filter(assignment__student=user))
+
+
+def employer_money(employer: Employer) -> MoneyPerMonth:
+    return money_per_month(Milestone.objects.filter(assignment__posting__employer=employer))
 
 
 def student_earnings(user: User) -> list[dict]:
-    return _money_by_currency(Milestone.objects.filter(assignment__student=user))
+    """Paid milestones plus the student's part of resolved disputes, per currency."""
+    return money_by_currency(student_money(user))
 
 
 def employer_spend(employer: Employer) -> list[dict]:
-    return _money_by_currency(Milestone.objects.filter(assignment__posting__employer=employer))
+    return money_by_currency(employer_money(employer))
 
 
 # --- Dashboards ------------------------------------------------------------------------------
 
 
-def student_dashboard(user: User, *, limit: int = 8) -> dict:
+def student_dashboard(user: User, *, limit: int = 8, money: MoneyPerMonth | None = None) -> dict:
+    """The student's panel: newest open applications (with their number, counted in the same
+    query), offers waiting for an answer, active assignments, earnings (from ``money``, the
+    request's ``student_money``, when the caller has it). Only the columns shown are read."""
     applications = list(
         Application.objects.filter(student=user, status__in=list(Application.OPEN))
-        .select_related("posting__employer")
-        .defer(*without_text("posting__"))
+        .select_related("posting")
+        .only("id", "status", "posting__id", "posting__title")
+        .annotate(open_count=Window(Count("*")))
         .order_by("-created_at", "-id")[:limit]
     )
     offers = list(
@@ -429,7 +478,7 @@ def student_dashboard(user: User, *, limit: int = 8) -> dict:
             student=user, status=Application.Status.OFFERED, offer_expires_at__gt=timezone.now()
         )
         .select_related("posting__employer")
-        .defer(*without_text("posting__"))
+        .only("id", "offer_expires_at", "posting__id", "posting__title", "posting__employer__name")
         .order_by("offer_expires_at")[:limit]
     )
     assignments = list(
@@ -437,29 +486,42 @@ def student_dashboard(user: User, *, limit: int = 8) -> dict:
             student=user,
             status__in=[Assignment.Status.AWAITING_FUNDING, Assignment.Status.ACTIVE],
         )
-        .select_related("posting__employer")
-        .defer(*without_text("posting__"))
+        .select_related("posting")
+        .only("id", "status", "posting__id", "posting__title")
         .annotate(next_due_at=_next_due())
         .order_by("next_due_at", "id")[:limit]
     )
     return {
         "applications": applications,
-        "open_count": Application.objects.filter(
-            student=user, status__in=list(Application.OPEN)
-        ).count(),
+        "open_count": applications[0].open_count if applications else 0,
         "offers": offers,
         "assignments": assignments,
-        "earnings": student_earnings(user),
+        "earnings": money_by_currency(student_money(user) if money is None else money),
     }
 
 
-def employer_dashboard(employer: Employer, *, limit: int = 8) -> dict:
+def employer_dashboard(
+    employer: Employer, *, limit: int = 8, money: MoneyPerMonth | None = None
+) -> dict:
+    """The employer's panel: postings with their applicants, work waiting for review or for
+    funding, spend (from ``money``, the request's ``employer_money``, when the caller has it).
+    Only the columns shown are read."""
+    student = ("student__id", "student__full_name", "student__email")
     reviews = list(
         Milestone.objects.filter(
             assignment__posting__employer=employer, status=Milestone.Status.SUBMITTED
         )
         .select_related("assignment__posting", "assignment__student")
-        .defer(*without_text("assignment__posting__"))
+        .only(
+            "id",
+            "assignment_id",
+            "title",
+            "review_due_at",
+            "assignment__id",
+            "assignment__posting__id",
+            "assignment__posting__title",
+            *(f"assignment__{name}" for name in student),
+        )
         .order_by("review_due_at", "id")[:limit]
     )
     awaiting_funding = list(
@@ -467,15 +529,16 @@ def employer_dashboard(employer: Employer, *, limit: int = 8) -> dict:
             posting__employer=employer, status=Assignment.Status.AWAITING_FUNDING
         )
         .select_related("posting", "student")
-        .defer(*without_text("posting__"))
+        .only("id", "funding_due_at", "posting__id", "posting__title", *student)
         .order_by("funding_due_at", "id")[:limit]
     )
+    postings = employer_postings_with_counts(employer=employer, limit=limit)
     return {
         "employer": employer,
-        "postings": list(employer_postings_with_counts(employer=employer, limit=limit)),
+        "postings": list(postings.only("id", "title", "status")),
         "reviews": reviews,
         "awaiting_funding": awaiting_funding,
-        "spend": employer_spend(employer),
+        "spend": money_by_currency(employer_money(employer) if money is None else money),
     }
 
 

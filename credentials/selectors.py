@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Prefetch
+from django.db.models import F, Func, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -169,11 +170,31 @@ def linkedin_add_url(credential: Credential) -> str:
     return "https://www.linkedin.com/profile/add?" + urlencode(params)
 
 
+def _counted(queryset):
+    """``queryset``'s number of rows as a subquery (0 when none)."""
+    return Coalesce(
+        Subquery(queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")),
+        0,
+    )
+
+
 def student_summary(user) -> dict:
-    """For the dashboard: valid credentials, and supervisors still to answer."""
-    return {
-        "valid": Credential.objects.filter(student=user, status=Credential.Status.ACTIVE).count(),
-        "waiting_sign_off": SupervisorSignOff.objects.filter(
-            assignment__student=user, status=SupervisorSignOff.Status.PENDING
-        ).count(),
-    }
+    """For the dashboard: valid credentials, and supervisors still to answer (one query: both
+    counted in subqueries of the student's row)."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values(
+            valid=_counted(
+                Credential.objects.filter(student=OuterRef("pk"), status=Credential.Status.ACTIVE)
+            ),
+            waiting_sign_off=_counted(
+                SupervisorSignOff.objects.filter(
+                    assignment__student=OuterRef("pk"), status=SupervisorSignOff.Status.PENDING
+                )
+            ),
+        )
+        .get()
+    )

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.db.models import Count, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -197,8 +198,17 @@ def notifications_panel(request):
         return None
     prefs = services.notification_settings_get(user=request.user)
     feed = calendar_url(prefs.calendar_token)
+    # The newest unread ones with the number of all unread in the same query; kept on the
+    # request for the navigation's badge (``request_unread_count``).
+    latest = list(
+        selectors.inbox(user=request.user, unread_only=True)
+        .only("id", "title", "created_at")
+        .annotate(unread=Window(Count("*")))[:3]
+    )
+    if not hasattr(request, "_notifications_unread"):
+        request._notifications_unread = latest[0].unread if latest else 0
     return "notifications/panel.html", {
-        "latest": list(selectors.inbox(user=request.user, unread_only=True)[:3]),
+        "latest": latest,
         "unread": request_unread_count(request),
         "calendar_url": feed,
         "webcal_url": "webcal://" + feed.split("://", 1)[1],

@@ -128,16 +128,28 @@ def payouts_for_student(*, student) -> QuerySet[Payout]:
 
 def earnings_summary(*, student) -> dict[str, dict[str, int]]:
     """Per currency: paid, on the way (pending/processing), and waiting for review."""
+    return earnings_overview(student=student)[0]
+
+
+def earnings_overview(*, student) -> tuple[dict[str, dict[str, int]], int]:
+    """``earnings_summary`` and the number of pending payouts waiting for the student's payout
+    account, in one grouped query (the dashboard shows both)."""
     summary: dict[str, dict[str, int]] = defaultdict(lambda: {"paid": 0, "pending": 0, "failed": 0})
     rows = (
         Payout.objects.filter(student=student)
         .values("currency", "status")
-        .annotate(total=Sum("amount"))
+        .annotate(
+            total=Sum("amount"),
+            waiting=Count("pk", filter=Q(status=Payout.Status.PENDING, waiting_for_account=True)),
+        )
+        .order_by()
     )
+    waiting = 0
     for row in rows:
         key = {"paid": "paid", "failed": "failed"}.get(row["status"], "pending")
         summary[row["currency"]][key] += row["total"]
-    return dict(summary)
+        waiting += row["waiting"]
+    return dict(summary), waiting
 
 
 def payout_account_for(*, student) -> PayoutAccount | None:

@@ -354,14 +354,13 @@ def test_onboarding(request, link_id: str):
 @panel_for_students
 def student_panel(request):
     user = request.user
+    summary, waiting = selectors.earnings_overview(student=user)
     return (
         "payments/panel_student.html",
         {
             "account": selectors.payout_account_for(student=user),
-            "summary": selectors.earnings_summary(student=user),
-            "waiting": Payout.objects.filter(
-                student=user, status=Payout.Status.PENDING, waiting_for_account=True
-            ).count(),
+            "summary": summary,
+            "waiting": waiting,
         },
     )
 
@@ -370,7 +369,23 @@ def student_panel(request):
 def employer_panel(request, employer):
     return (
         "payments/panel_employer.html",
-        {"awaiting": list(selectors.assignments_awaiting_funding(employer=employer)[:10])},
+        {
+            "awaiting": list(
+                selectors.assignments_awaiting_funding(employer=employer)
+                .select_related(None)
+                .select_related("posting", "student")
+                .only(
+                    "id",
+                    "amount",
+                    "currency",
+                    "posting__id",
+                    "posting__title",
+                    "student__id",
+                    "student__full_name",
+                    "student__email",
+                )[:10]
+            )
+        },
     )
 
 
