@@ -183,7 +183,7 @@ def student_summary(user) -> dict:
     counted in subqueries of the student's row)."""
     from django.contrib.auth import get_user_model
 
-    return (
+    counts = (
         get_user_model()
         .objects.filter(pk=user.pk)
         .values(
@@ -198,3 +198,4 @@ def student_summary(user) -> dict:
         )
         .get()
     )
+    return dict(counts)
