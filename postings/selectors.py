@@ -129,11 +129,13 @@ def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], te
 
     A word with fewer matches than the bound (the usual, narrow search) is ranked over all of
     them, so its best match comes first; a broad word is ranked within its newest matches (sort
-    by newest to page through all). The newest are found by walking the primary key backwards,
-    or, for a word the index says is rare, by sorting its few matches.
+    by newest to page through all). The newest (by publication, as the list's "newest" sort) are
+    found by walking a newest-first index backwards, the one of a filter when there is one (so
+    only that filter's postings are read, not every posting), or, for a word the index says is
+    rare, by sorting its few matches.
     """
     bound = settings.POSTINGS_SEARCH_CANDIDATES
-    newest = matches.order_by("-pk").values("pk")[:bound]
+    newest = matches.order_by("-published_at", "-pk").values("pk")[:bound]
     return postings_search(base.filter(pk__in=newest), text)
 
 
