@@ -153,15 +153,22 @@ def employer_spend_chart(employer: Employer, money: dict | None = None) -> list[
 # --- Applicants per posting per week -----------------------------------------------------------
 
 
-def employer_applicants_charts(employer: Employer) -> list[BarChart]:
-    """New applicants per week for the employer's most recent postings (two queries), on one
-    scale so the charts compare."""
-    postings = list(
-        Posting.objects.filter(employer=employer)
-        .exclude(status__in=[Posting.Status.DRAFT, Posting.Status.REJECTED])
-        .order_by("-created_at", "-id")
-        .values("pk", "title")[:POSTINGS]
-    )
+def employer_applicants_charts(
+    employer: Employer, newest: list[Posting] | None = None
+) -> list[BarChart]:
+    """New applicants per week for the employer's most recent postings (two queries, or one
+    when ``newest``, the employer's newest postings that are not drafts or rejected, newest
+    first, is given: the dashboard's postings panel has read them), on one scale so the
+    charts compare."""
+    if newest is None:
+        postings = list(
+            Posting.objects.filter(employer=employer)
+            .exclude(status__in=[Posting.Status.DRAFT, Posting.Status.REJECTED])
+            .order_by("-created_at", "-id")
+            .values("pk", "title")[:POSTINGS]
+        )
+    else:
+        postings = [{"pk": p.pk, "title": p.title} for p in newest[:POSTINGS]]
     if not postings:
         return []
     weeks = _week_starts(timezone.localtime())

@@ -26,7 +26,10 @@ def student_panel(request):
 @panel_for_employers
 def employer_panel(request, employer):
     money = _money(request, selectors.employer_money, employer)
-    return "applications/panel_employer.html", selectors.employer_dashboard(employer, money=money)
+    data = selectors.employer_dashboard(employer, money=money)
+    # The newest postings, for the charts panel's applicants charts (the same postings).
+    request._applications_newest = data["postings"]
+    return "applications/panel_employer.html", data
 
 
 @panel_for_students
@@ -44,7 +47,9 @@ def employer_charts_panel(request, employer):
     """Applicants per posting per week, spend per month and time to first response, drawn."""
     money = _money(request, selectors.employer_money, employer)
     return "applications/panel_employer_charts.html", {
-        "applicants": charts.employer_applicants_charts(employer),
+        "applicants": charts.employer_applicants_charts(
+            employer, getattr(request, "_applications_newest", None)
+        ),
         "spend": charts.employer_spend_chart(employer, money),
         "response": charts.employer_response_chart(employer),
     }
