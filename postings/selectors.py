@@ -135,7 +135,8 @@ def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], te
     rare, by sorting its few matches.
     """
     bound = settings.POSTINGS_SEARCH_CANDIDATES
-    newest = matches.order_by("-published_at", "-pk").values("pk")[:bound]
+    # Read once, here: as a subquery the walk would run twice, for the page and for its count.
+    newest = list(matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:bound])
     return postings_search(base.filter(pk__in=newest), text)
 
 
