@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from . import rules
 from .models import Posting, PostingMilestone, ScreeningQuestion
@@ -67,7 +68,23 @@ def _when(value):
     return None if value is None else _datetime.to_representation(value)
 
 
+def _when_in(zone):
+    """``_when`` for aware datetimes shown in ``zone`` (the current time zone, looked up once
+    per list rather than per value): what the field writes in DRF's ISO 8601 format."""
+    if zone is None or api_settings.DATETIME_FORMAT.lower() != ISO_8601:
+        return _when
+
+    def when(value):
+        if value is None or value.tzinfo is None:
+            return _when(value)
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return when
+
+
 def posting_list_rows(postings) -> list[dict]:
+    when = _when_in(_datetime.default_timezone())
     rows = []
     for p in postings:
         e = p.employer
@@ -89,7 +106,7 @@ def posting_list_rows(postings) -> list[dict]:
                     ),
                     "rating_count": e.rating_count,
                 },
-                "starts_at": _when(p.starts_at),
+                "starts_at": when(p.starts_at),
                 "duration_hours": p.duration_hours,
                 "effort_hours": p.effort_hours,
                 "hours_per_week": float(p.hours_per_week),
@@ -99,10 +116,10 @@ def posting_list_rows(postings) -> list[dict]:
                 "amount": p.amount,
                 "currency": p.currency,
                 "pay_per_hour": p.pay_per_hour,
-                "application_deadline": _when(p.application_deadline),
+                "application_deadline": when(p.application_deadline),
                 "seats_left": p.seats_left,
                 "skills": p.skill_list,
-                "published_at": _when(p.published_at),
+                "published_at": when(p.published_at),
             }
         )
     return rows
