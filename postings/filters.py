@@ -38,13 +38,16 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
-def _own_copy(filter_: django_filters.Filter, parent, model) -> django_filters.Filter:
-    """A shallow copy of ``filter_`` for the filter set ``parent``."""
+def _own_copy(filter_: django_filters.Filter, parent, model, field) -> django_filters.Filter:
+    """A shallow copy of ``filter_`` for the filter set ``parent``, with ``field`` (when not
+    None) as its form field rather than one built for it."""
     own = copy.copy(filter_)
     if own.method is not None:
         own.method = own.method  # a ``FilterMethod`` of its own, which finds the parent
     own.model = model
     own.parent = parent
+    if field is not None:
+        own._field = field
     return own
 
 
@@ -129,8 +132,10 @@ class PostingFilter(django_filters.FilterSet):
         self.queryset = queryset
         self.request = request
         self.form_prefix = prefix
+        shared = self.get_form_class().base_fields
         self.filters = {
-            name: _own_copy(f, self, queryset.model) for name, f in self.base_filters.items()
+            name: _own_copy(f, self, queryset.model, None if name in shared.own else shared[name])
+            for name, f in self.base_filters.items()
         }
         # One query for the skill choices (validation and the form's options); the API skips
         # it when no skill is asked for.
