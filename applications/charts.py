@@ -186,18 +186,20 @@ def employer_applicants_charts(
     for row in rows:
         counts[row["posting_id"]][_local_date(row["week"])] = row["n"]
     y_max = max((n for per_week in counts.values() for n in per_week.values()), default=0)
+    # The weeks' labels are the same on every posting's chart: formatted once.
+    labels = [(dateformat.format(w, "j M"), dateformat.format(w, "j F Y")) for w in weeks]
     charts = []
     for posting in postings:
         per_week = counts[posting["pk"]]
         bars = tuple(
             Bar(
-                label=dateformat.format(week, "j M"),
-                long_label=dateformat.format(week, "j F Y"),
+                label=label,
+                long_label=long_label,
                 value=per_week.get(week, 0),
                 short_text=str(per_week.get(week, 0)),
                 text=str(per_week.get(week, 0)),
             )
-            for week in weeks
+            for week, (label, long_label) in zip(weeks, labels, strict=True)
         )
         total = sum(bar.value for bar in bars)
         best = highest(bars)
