@@ -344,18 +344,14 @@ def employer_postings_with_counts(*, employer: Employer, limit: int | None = Non
     )
     if limit:
         postings = postings.filter(pk__in=postings.values("pk")[:limit])
+    # One join to the applications, so each is one row: plain counts, no DISTINCT (which
+    # sorts every posting's applications).
     return postings.defer(*without_text()).annotate(
-        applicant_count=Count("applications", distinct=True),
+        applicant_count=Count("applications"),
         new_count=Count(
-            "applications",
-            filter=Q(applications__status=Application.Status.SUBMITTED),
-            distinct=True,
+            "applications", filter=Q(applications__status=Application.Status.SUBMITTED)
         ),
-        open_count=Count(
-            "applications",
-            filter=Q(applications__status__in=list(Application.OPEN)),
-            distinct=True,
-        ),
+        open_count=Count("applications", filter=Q(applications__status__in=list(Application.OPEN))),
     )
 
 
