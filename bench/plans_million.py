@@ -58,8 +58,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/3")
 
 # The columns a copy takes from its template as they are.
 SAME = """employer_id, created_by_id, status, close_reason, description, acceptance_criteria,
-    description_html, criteria_html, skill_names, category, duration_hours, effort_hours,
-    format, hours_per_week, work_mode, location, mentoring, openings, seats_filled,
+    description_html, criteria_html, skill_names, skill_vector, category, duration_hours,
+    effort_hours, format, hours_per_week, work_mode, location, mentoring, openings, seats_filled,
     allowed_revisions, compensation, amount, currency, credit_arrangement, flags,
     moderation_reason, open_reports, created_at, updated_at, closed_at, search_vector"""
 COPY = f"""

@@ -366,11 +366,12 @@ MODES = {"deployed": {}, "page cache off": {"POSTINGS_PAGE_CACHE_SECONDS": "0"}}
 
 # Beyond the first size, the postings grow by copies of the ones seed_bulk made (a shared
 # machine seeds 100,000 through the ORM in most of an hour): each copy gets its own id, title
-# number, publication time, deadline and start, its skills, its milestone and a search vector of
-# its own; the mix of formats, work modes, pay and skills stays that of seed_bulk.
+# number, publication time, deadline and start, its skills (and their vector, the same ids), its
+# milestone and a search vector of its own; the mix of formats, work modes, pay and skills stays
+# that of seed_bulk.
 COPY_COLUMNS = """employer_id, created_by_id, status, close_reason, description,
-    acceptance_criteria, description_html, criteria_html, skill_names, category, duration_hours,
-    effort_hours, format,
+    acceptance_criteria, description_html, criteria_html, skill_names, skill_vector, category,
+    duration_hours, effort_hours, format,
     hours_per_week, work_mode, location, mentoring, openings, seats_filled, allowed_revisions,
     compensation, amount, currency, credit_arrangement, flags, moderation_reason, open_reports,
     created_at, updated_at, closed_at"""

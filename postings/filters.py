@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import django_filters
 from django import forms
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
@@ -179,10 +180,16 @@ class PostingFilter(django_filters.FilterSet):
     def filter_skills(self, queryset, name, value):
         if not value:
             return queryset
+        ids = [self.skill_ids[slug] for slug in value]
+        if connection.vendor == "postgresql":
+            # Any of the skills, by their words in the posting's skill vector (GIN-indexed).
+            words = " | ".join(f"s{pk}" for pk in ids)
+            return queryset.filter(
+                skill_vector=SearchQuery(words, search_type="raw", config="simple")
+            )
         # By the skills' ids (loaded with the choices): the link table's unique index on
         # (posting, skill) answers each row without a join to the skills.
         through = Posting.skills.through
-        ids = [self.skill_ids[slug] for slug in value]
         return queryset.filter(
             Exists(through.objects.filter(posting_id=OuterRef("pk"), skill_id__in=ids))
         )

@@ -209,6 +209,12 @@ class Posting(models.Model):
     # Full-text search on PostgreSQL (weighted title > skills > description), GIN-indexed by a
     # PostgreSQL-only migration; kept up to date by the posting services.
     search_vector = SearchVectorField(null=True, editable=False)
+    # The posting's skills as words ("s12 s40", one per skill id) with a GIN index, on
+    # PostgreSQL: a skill filter with a search becomes an intersection of two indexes (the
+    # words' and the skills') instead of a walk through the newest postings until enough carry
+    # both, which for a broad word and a rare skill read most of the table. The link table
+    # stays the truth; this copy is written with the search vector (services.editing).
+    skill_vector = SearchVectorField(null=True, editable=False)
 
     objects = PostingQuerySet.as_manager()
 

@@ -93,7 +93,8 @@ def _set_children(posting: Posting, values: Values) -> None:
 def search_vectors_refresh(*, posting_ids: Iterable[int] | None = None) -> None:
     """Recompute the stored full-text vectors (PostgreSQL only; SQLite searches with LIKE).
 
-    Weights: A the title, B the skills, C the description. One statement for any number of
+    Weights: A the title, B the skills, C the description. With it, the skills' own vector
+    that the skill filter reads (``Posting.skill_vector``). One statement for any number of
     postings, so ``seed_bulk`` uses it too.
     """
     if connection.vendor != "postgresql":
@@ -105,7 +106,11 @@ def search_vectors_refresh(*, posting_ids: Iterable[int] | None = None) -> None:
                 SELECT string_agg(s.name, ' ') FROM postings_skill s
                 JOIN postings_posting_skills ps ON ps.skill_id = s.id
                 WHERE ps.posting_id = p.id), '')), 'B')
-            || setweight(to_tsvector('english', coalesce(p.description, '')), 'C')
+            || setweight(to_tsvector('english', coalesce(p.description, '')), 'C'),
+            -- the skills as words, "s" and the skill's id each (Posting.skill_vector)
+            skill_vector = to_tsvector('simple', coalesce((
+                SELECT string_agg('s' || ps.skill_id, ' ') FROM postings_posting_skills ps
+                WHERE ps.posting_id = p.id), ''))
     """
     with connection.cursor() as cursor:
         if posting_ids is None:

@@ -1,4 +1,5 @@
 import datetime as dt
+import io
 
 import pytest
 from django.db import connection
@@ -172,3 +173,47 @@ def test_postgres_search_ranks_within_the_newest_candidates(client, settings):
     assert sorted(p["id"] for p in ranked) == sorted(broad[-3:])  # the newest three
     every = client.get("/api/v1/postings/?q=survey&sort=newest&page_size=50").json()["results"]
     assert len(every) == 5
+
+
+@pytest.mark.postgres
+def test_the_skill_filter_follows_the_skills_as_they_are_saved(client):
+    """On PostgreSQL the filter reads the posting's skill vector: it is written with every save
+    that sets the skills (create, update, duplicate) and by ``refresh_search_vectors``."""
+    from django.core.management import call_command
+
+    member = EmployerUserFactory()
+    employer = member.employers.get()
+
+    def shown(query: str) -> list[int]:
+        response = client.get(f"/api/v1/postings/?{query}")
+        assert response.status_code == 200, response.content
+        return sorted(p["id"] for p in response.json()["results"])
+
+    made = services.posting_create(
+        employer=employer, actor=member, values=valid_values(skills=["python", "sql"])
+    )
+    other = services.posting_create(
+        employer=employer, actor=member, values=valid_values(skills=["figma"])
+    )
+    Posting.objects.update(status="published", published_at=timezone.now())
+    assert shown("skill=python") == [made.pk]
+    assert shown("skill=python&skill=figma") == sorted([made.pk, other.pk])
+    assert shown("skill=figma&q=survey") == [other.pk]
+
+    Posting.objects.filter(pk=made.pk).update(status="draft")  # editable again
+    made.refresh_from_db()
+    services.posting_update(posting=made, actor=member, values=valid_values(skills=["figma"]))
+    Posting.objects.filter(pk=made.pk).update(status="published")
+    assert shown("skill=python") == []
+    assert shown("skill=figma") == sorted([made.pk, other.pk])
+    copy = services.posting_duplicate(posting=other, actor=member)
+    Posting.objects.filter(pk=copy.pk).update(status="published", published_at=timezone.now())
+    assert shown("skill=figma") == sorted([made.pk, other.pk, copy.pk])
+
+    # A vector lost (say, written by code before the column) is made again by the command.
+    Posting.objects.update(skill_vector=None)
+    assert shown("skill=figma") == []
+    out = io.StringIO()
+    call_command("refresh_search_vectors", stdout=out)
+    assert "recomputed" in out.getvalue()
+    assert shown("skill=figma") == sorted([made.pk, other.pk, copy.pk])

@@ -7,6 +7,7 @@ from django.db import connection
 
 from postings.models import Posting, Skill
 from postings.plans import explain, plan_problems, single_filters
+from postings.services import search_vectors_refresh
 from tests.factories import EmployerFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -61,6 +62,8 @@ def many_postings():
     with connection.cursor() as cursor:
         cursor.execute(INSERT, {"employer": employer.pk, "n": N})
         cursor.execute(LINK_SKILLS, {"skills": skills})
+    search_vectors_refresh()  # the skills' vectors (and the search vectors with the skills)
+    with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE postings_posting, postings_posting_skills, postings_skill")
         cursor.execute("SELECT count(*) FROM postings_posting")
         assert cursor.fetchone()[0] == N
