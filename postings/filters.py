@@ -120,6 +120,9 @@ class PostingFilter(django_filters.FilterSet):
         model = Posting
         fields: list[str] = []
 
+    # A search sorted by relevance: how many candidates it ranks (its count), once filtered.
+    candidates: int | None = None
+
     def __init__(
         self, data=None, queryset=None, *, request=None, prefix=None, skill_choices: bool = True
     ):
@@ -171,7 +174,8 @@ class PostingFilter(django_filters.FilterSet):
         filtered = super().filter_queryset(queryset)
         text = self.form.cleaned_data.get("q")
         if text and self.sort_name(searching=True) == "relevance":
-            return search_candidates(filtered, base=queryset, text=text)
+            ranked, self.candidates = search_candidates(filtered, base=queryset, text=text)
+            return ranked
         return filtered
 
     def filter_text(self, queryset, name, value):

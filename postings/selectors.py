@@ -121,11 +121,14 @@ def postings_search(queryset: QuerySet[Posting], text: str) -> QuerySet[Posting]
     ).annotate(rank=Value(0.0, output_field=FloatField()))
 
 
-def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], text: str):
+def search_candidates(
+    matches: QuerySet[Posting], *, base: QuerySet[Posting], text: str
+) -> tuple[QuerySet[Posting], int]:
     """The search ``matches`` (with their filters) bounded to the newest
     ``POSTINGS_SEARCH_CANDIDATES`` before they are ranked, so that a broad word costs what a
     narrow one does: ranking reads the search vector of every row it ranks, and sorting by rank
-    needs all of them. Returns ``base`` narrowed to the candidates, ranked for ``text``.
+    needs all of them. Returns ``base`` narrowed to the candidates, ranked for ``text``, and
+    their number (the search's count: each candidate matches).
 
     A word with fewer matches than the bound (the usual, narrow search) is ranked over all of
     them, so its best match comes first; a broad word is ranked within its newest matches (sort
@@ -137,7 +140,7 @@ def search_candidates(matches: QuerySet[Posting], *, base: QuerySet[Posting], te
     bound = settings.POSTINGS_SEARCH_CANDIDATES
     # Read once, here: as a subquery the walk would run twice, for the page and for its count.
     newest = list(matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:bound])
-    return postings_search(base.filter(pk__in=newest), text)
+    return postings_search(base.filter(pk__in=newest), text), len(newest)
 
 
 # The student's recommendations rank at most this many postings that share one of their skills.

@@ -124,9 +124,9 @@ def _page_of(request, filterset: PostingFilter) -> tuple[Page | None, list[str],
         page = paginate(filterset.qs, sort=sort, cursor=cursor, page_size=page_size)
     except InvalidCursor as exc:
         return None, [*errors, str(exc)], None
-    # A search ranked by relevance counts its bounded candidates, sorted otherwise all of its
-    # matches: the same filters, two different sets.
-    matches = filterset_query(filterset, with_sort=False) + f"|{sort == 'relevance'}"
+    if filterset.candidates is not None:
+        return page, errors, filterset.candidates  # ranked by relevance: its bounded candidates
+    matches = filterset_query(filterset, with_sort=False)
     total = match_count(filterset.qs, page=page, first_page=not cursor, search=matches)
     return page, errors, total
 

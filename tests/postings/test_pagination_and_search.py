@@ -1,5 +1,6 @@
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -217,3 +218,20 @@ def test_the_skill_filter_follows_the_skills_as_they_are_saved(client):
     call_command("refresh_search_vectors", stdout=out)
     assert "recomputed" in out.getvalue()
     assert shown("skill=figma") == sorted([made.pk, other.pk, copy.pk])
+
+
+@pytest.mark.postgres
+def test_a_search_by_relevance_counts_its_candidates_without_a_count_query(client, settings):
+    from django.test.utils import CaptureQueriesContext
+
+    settings.POSTINGS_SEARCH_CANDIDATES = 3
+    for i in range(5):
+        PostingFactory(title=f"Survey report {i}")
+    PostingFactory(title="Bookkeeping", description="Reconcile the accounts of a quarter.")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/postings/?q=survey&page_size=2").content.decode()
+    assert "<strong>3</strong> postings" in page  # the bounded candidates it ranks
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"]]
+    # Sorted otherwise, a search counts every match.
+    page = client.get("/postings/?q=survey&page_size=2&sort=newest").content.decode()
+    assert "<strong>5</strong> postings" in page, re.findall(r"result-count.{0,80}", page)
