@@ -12,8 +12,10 @@ import re
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace.core.paging import DEFAULT_PAGE_SIZE
@@ -69,12 +71,23 @@ def list_query(params: str, *, page_size: int = DEFAULT_PAGE_SIZE) -> QuerySet:
 
 
 def explain(params: str) -> str:
-    return list_query(params).explain(analyze=True, buffers=True)
+    """The plans of the first page for ``params``: of the queries run to build it (a search's
+    candidates are read first), then of the page's own query, each ``EXPLAIN (ANALYZE,
+    BUFFERS)``."""
+    with CaptureQueriesContext(connection) as built:
+        query = list_query(params)
+    plans = []
+    for run in built.captured_queries:
+        if run["sql"].startswith("SELECT") and "postings_posting" in run["sql"]:
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {run['sql']}")
+                plans.append("\n".join(row[0] for row in cursor.fetchall()))
+    return "\n".join([*plans, query.explain(analyze=True, buffers=True)])
 
 
 def plan_time_ms(plan: str) -> float:
-    found = re.search(r"Execution Time: ([\d.]+) ms", plan)
-    return float(found.group(1)) if found else 0.0
+    """The execution time of ``plan`` (of all its queries, added)."""
+    return sum(float(ms) for ms in re.findall(r"Execution Time: ([\d.]+) ms", plan))
 
 
 def plan_problems(plan: str, *, searching: bool = False) -> list[str]:
