@@ -168,3 +168,16 @@ def test_the_editor_totals_yen_without_decimals(browser, page, live_server, sett
     page.get_by_label("Pay per assignment").fill("500")
     assert total.inner_text() == "550.00 USD"
     assert page.console_errors == []
+
+
+def test_a_card_s_first_heading_sits_at_the_card_s_padding(page):
+    """A card that opens with a heading ("About the work") shows no extra space above it: the
+    heading's own top margin does not add to the card's padding."""
+    posting = PostingFactory(title="Survey analysis for a food bank")
+    page.goto(f"/postings/{posting.pk}/")
+    card = page.locator("section.card", has=page.get_by_role("heading", name="About the work"))
+    heading = card.get_by_role("heading", name="About the work")
+    padding = card.evaluate("el => parseFloat(getComputedStyle(el).paddingTop)")
+    gap = heading.bounding_box()["y"] - card.bounding_box()["y"]
+    assert padding > 0
+    assert gap <= padding + 2, (gap, padding)  # the border, rounded
