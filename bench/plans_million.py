@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.docs import DOCS, write_section
 from bench.postings import _sql, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,6 @@ DB_URL = os.environ.get(
 SIZE = int(os.environ.get("BENCH_PLANS_POSTINGS", "1000000"))
 TEMPLATES = 2000
 COMBINATIONS = 40
-DOCS = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench/plans_million.py: start -->", "<!-- bench/plans_million.py: end -->"
 
 os.environ.update(
     {
@@ -210,13 +209,6 @@ def table(results: list[dict], postings: int, seconds: float, alone: int) -> str
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    doc = DOCS.read_text()
-    before, rest = doc.split(START, 1)
-    _, after = rest.split(END, 1)
-    DOCS.write_text(f"{before}{START}\n{text}\n{END}{after}")
-
-
 def main() -> int:
     started = time.monotonic()
     print(f"Database {DB_URL}, {SIZE:,} postings.", flush=True)
@@ -255,7 +247,7 @@ def main() -> int:
     out = ROOT / "var" / "bench_plans_million.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    write_docs(text)
+    write_section("plans_million.py", text)
     print(f"\nWritten into {DOCS.relative_to(ROOT)}.")
     return 1 if any(r["problems"] for r in results) else 0
 

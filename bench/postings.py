@@ -39,6 +39,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from bench.docs import DOCS, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -51,8 +53,6 @@ SIZES = [
     int(s) for s in os.environ.get("BENCH_SIZES", "1000" if QUICK else "1000,100000").split(",")
 ]
 COMBINATIONS = 60 if QUICK else 300
-DOCS = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench/postings.py: start -->", "<!-- bench/postings.py: end -->"
 
 
 def _free_port() -> int:
@@ -542,13 +542,6 @@ def report(measured: dict[int, dict], started: float) -> str:
     )
 
 
-def write_docs(text: str) -> None:
-    doc = DOCS.read_text()
-    before, rest = doc.split(START, 1)
-    _, after = rest.split(END, 1)
-    DOCS.write_text(f"{before}{START}\n{text}\n{END}{after}")
-
-
 def main() -> None:
     started = time.monotonic()
     print(
@@ -565,7 +558,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(measured, indent=2, default=str))
     if not QUICK:
-        write_docs(text)
+        write_section("postings.py", text)
         print(f"\nWritten into {DOCS.relative_to(ROOT)}.")
 
 
