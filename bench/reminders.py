@@ -20,6 +20,8 @@ It creates its own database (``bench_reminders``, dropped at the end) on the ser
    message, mark sent) plus Celery's and Redis's, without an SMTP server's latency. The rate is
    taken between the first and the last e-mail sent, so the worker's start-up is not counted;
    the same is then done with ``--concurrency 2`` prefork processes (this machine's cores).
+
+It writes its tables into ``docs/benchmarks.md`` (between its markers).
 """
 
 import argparse
@@ -31,6 +33,9 @@ import time
 from pathlib import Path
 
 import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.docs import write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_reminders"
@@ -149,23 +154,26 @@ def explain_sweep() -> str:
     return plan
 
 
-def bench_sweep(*, future: int, due: int, repeat: int, first_user: int) -> float:
+def bench_sweep(*, future: int, due: int, repeat: int, first_user: int) -> tuple[float, str]:
+    """The median time of a sweep of ``due`` reminders with ``future`` waiting, and its plan."""
     sql("TRUNCATE notifications_reminder, notifications_notification")
     started = time.perf_counter()
     insert_reminders(prefix="future:", count=future, first_user=first_user, due=False)
     sql("VACUUM ANALYZE notifications_reminder")
     print(f"  {future:>9,} future reminders inserted in {time.perf_counter() - started:.1f} s")
     times = []
+    plan = ""
     for run in range(repeat):
         reset_due(due=due, first_user=first_user, run=run)
         if run == 0:
+            plan = explain_sweep()
             print("  plan of the sweep's query (first batch of 200):")
-            print(explain_sweep())
+            print(plan)
         times.append(timed_sweep(due=due))
     median = statistics.median(times)
     runs = ", ".join(f"{t:.3f}" for t in times)
     print(f"  sweep of {due:,} due with {future:>9,} future: median {median:.3f} s ({runs})")
-    return median
+    return median, plan
 
 
 def bench_worker(
@@ -235,6 +243,41 @@ def bench_worker(
     return rate, wall
 
 
+def report_text(report: dict, small_plan: str, large_plan: str, results, pg_version) -> str:
+    """The section of docs/benchmarks.md this run writes (its own figures only)."""
+    args, load = report["args"], os.getloadavg()
+    met = "yes" if report["ratio"] <= 1.2 else "**no**"
+    lines = [
+        f"Measured {time.strftime('%d %b %Y %H:%M', time.gmtime())} UTC by `bench/reminders.py`"
+        f" on PostgreSQL {pg_version // 10000}, {os.cpu_count()} cores, load average at the end"
+        f" {load[0]:.1f}; median of {args.repeat} sweeps each.",
+        "",
+        f"| sweep of {args.due:,} due reminders | {args.small:,} future | {args.future:,} future"
+        " | ratio | goal | met |",
+        "|---|---:|---:|---:|---|---|",
+        f"| seconds | {report['small']:.3f} | {report['large']:.3f} | {report['ratio']:.2f}"
+        f" | <= 1.2 | {met} |",
+        "",
+        f"The plan of the sweep's query with {args.future:,} future reminders (with"
+        f" {args.small:,}: {_execution(small_plan)}):",
+        "",
+        "```",
+        large_plan,
+        "```",
+        "",
+        "| e-mails enqueued | e-mails/s | goal | met |",
+        "|---|---:|---|---|",
+    ]
+    for label, rate in results:
+        lines.append(f"| {label} | {rate:,.0f} | >= 500/s | {'yes' if rate >= 500 else '**no**'} |")
+    return "\n".join(lines)
+
+
+def _execution(plan: str) -> str:
+    found = [line.strip() for line in plan.splitlines() if "Execution Time" in line]
+    return found[0] if found else "no plan"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--future", type=int, default=1_000_000)
@@ -257,10 +300,10 @@ def main() -> None:
         timed_sweep(due=50)
 
         print("\n1. Reminder sweep: cost against the number of future reminders")
-        small = bench_sweep(
+        small, small_plan = bench_sweep(
             future=args.small, due=args.due, repeat=args.repeat, first_user=first_user
         )
-        large = bench_sweep(
+        large, large_plan = bench_sweep(
             future=args.future, due=args.due, repeat=args.repeat, first_user=first_user
         )
         ratio = large / small
@@ -304,6 +347,10 @@ def main() -> None:
         )
         for label, rate in results:
             print(f"  {label}: {rate:,.0f} e-mails/s")
+        report = {"args": args, "small": small, "large": large, "ratio": ratio}
+        text = report_text(report, small_plan, large_plan, results, connection.pg_version)
+        write_section("reminders.py", text)
+        print("\nWritten into docs/benchmarks.md.")
     finally:
         try:
             from django.db import connections
